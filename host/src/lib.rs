@@ -1,0 +1,13 @@
+//! Host side of the toolkit: MNIST loading, the numpy-compatible RNG, the
+//! two-layer net and its trainer, quantisation/export and the device clients.
+
+pub mod checkpoint;
+pub mod device_cli;
+pub mod gradcheck;
+pub mod mnist;
+pub mod model_cli;
+pub mod net;
+pub mod quantize;
+pub mod rng;
+pub mod toy;
+pub mod train;

@@ -1,0 +1,1 @@
+//! Wire protocol between a host and the firmware (filled in by the firmware work).
