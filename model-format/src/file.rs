@@ -1,0 +1,228 @@
+//! The byte layout of a model file (see `FORMAT.md`) and its checked decoding.
+//!
+//! A file is a postcard-encoded envelope around a postcard-encoded payload:
+//!
+//! ```text
+//! magic "MNI8" | version u16 LE | model_id u64 LE | varint len | payload (len bytes) | crc32 u32 LE
+//! ```
+//!
+//! The payload holds the dims and the parameter arrays. Arrays are postcard byte strings
+//! (varint length + raw bytes) so that decoding can borrow them from the buffer; int32 entries
+//! inside them are little-endian, read with `i32::from_le_bytes` when used.
+
+use crc::{Crc, CRC_32_ISO_HDLC, CRC_64_XZ};
+use serde::{Deserialize, Serialize};
+
+use crate::{DecodeError, Field, INPUT, MAX_BIAS_ABS, MAX_CLASSES, MAX_HIDDEN, SHIFT_RANGE};
+
+/// The first four bytes of every model file.
+pub const MAGIC: [u8; 4] = *b"MNI8";
+/// The envelope/payload version this crate writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Layout tag 0: `w1` hidden-major (each hidden unit's 784 weights contiguous), `w2`
+/// class-major (each class's `hidden` weights contiguous). New kernels (e.g. an SMLAD-friendly
+/// interleaving) get new tags; a reader rejects tags it does not implement.
+pub const LAYOUT_HIDDEN_MAJOR: u8 = 0;
+
+/// CRC-32/ISO-HDLC (the zlib/PNG CRC) over every byte before the CRC field.
+pub(crate) const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+/// CRC-64/XZ of the payload bytes: the model id.
+pub(crate) const CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_XZ);
+
+/// Bytes 0..6: fixed-size so any reader (or `xxd`) can identify the file and its version
+/// before knowing anything else about the layout.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Header {
+    pub magic: [u8; 4],
+    #[serde(with = "postcard::fixint::le")]
+    pub version: u16,
+}
+
+/// The version-1 envelope following the header.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Envelope<'a> {
+    #[serde(with = "postcard::fixint::le")]
+    pub model_id: u64,
+    #[serde(borrow)]
+    pub payload: &'a [u8],
+}
+
+/// The CRC trailer (separate so the CRC can be computed over the bytes written before it).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Trailer {
+    #[serde(with = "postcard::fixint::le")]
+    pub crc32: u32,
+}
+
+/// The version-1 payload: layout tag, dims, quantisation parameters and weights.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Payload<'a> {
+    pub layout: u8,
+    pub input: u32,
+    pub hidden: u32,
+    pub classes: u32,
+    /// Float value of one logit unit (informational: inference never uses it).
+    pub logit_scale: f32,
+    /// int8, `hidden * input`, `w1[j * input + i]`.
+    #[serde(borrow)]
+    pub w1: &'a [u8],
+    /// int32 LE, `hidden`.
+    #[serde(borrow)]
+    pub b1: &'a [u8],
+    /// int32 LE, `hidden`, each in 0..=i32::MAX.
+    #[serde(borrow)]
+    pub multiplier: &'a [u8],
+    /// u8, `hidden`, each in 1..=62.
+    #[serde(borrow)]
+    pub shift: &'a [u8],
+    /// int8, `classes * hidden`, `w2[k * hidden + j]`.
+    #[serde(borrow)]
+    pub w2: &'a [u8],
+    /// int32 LE, `classes`.
+    #[serde(borrow)]
+    pub b2: &'a [u8],
+}
+
+/// A checked, decoded file: everything [`crate::Model`] needs.
+pub(crate) struct Decoded<'a> {
+    pub version: u16,
+    pub model_id: u64,
+    pub crc32: u32,
+    pub payload_len: usize,
+    pub payload: Payload<'a>,
+}
+
+/// Map postcard's error to ours: running out of bytes is truncation, anything else is a
+/// malformed encoding (bad varint, invalid bool/utf8, ...).
+fn pc_err(e: postcard::Error) -> DecodeError {
+    match e {
+        postcard::Error::DeserializeUnexpectedEnd => DecodeError::Truncated,
+        _ => DecodeError::Malformed,
+    }
+}
+
+/// Decode and check a whole file, in the order documented in `FORMAT.md`.
+pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+    // 1. Magic: a short buffer that still agrees with the magic is truncated, not foreign.
+    let prefix = bytes.get(..MAGIC.len()).unwrap_or(bytes);
+    if MAGIC.get(..prefix.len()) != Some(prefix) {
+        return Err(DecodeError::BadMagic);
+    }
+    // 2. Header (magic + version); the version decides how the rest is laid out.
+    let (header, rest): (Header, &[u8]) = postcard::take_from_bytes(bytes).map_err(pc_err)?;
+    if header.version != FORMAT_VERSION {
+        return Err(DecodeError::UnsupportedVersion(header.version));
+    }
+    // 3. Envelope and CRC trailer; nothing may follow.
+    let (envelope, rest): (Envelope<'_>, &[u8]) =
+        postcard::take_from_bytes(rest).map_err(pc_err)?;
+    let covered = bytes.len() - rest.len(); // everything before the CRC field
+    let (trailer, rest): (Trailer, &[u8]) = postcard::take_from_bytes(rest).map_err(pc_err)?;
+    if !rest.is_empty() {
+        return Err(DecodeError::TrailingBytes(rest.len()));
+    }
+    // 4. Integrity: CRC over header + envelope, then the id over the payload.
+    let computed = CRC32.checksum(bytes.get(..covered).unwrap_or(bytes));
+    if computed != trailer.crc32 {
+        return Err(DecodeError::CrcMismatch {
+            stored: trailer.crc32,
+            computed,
+        });
+    }
+    let id = CRC64.checksum(envelope.payload);
+    if id != envelope.model_id {
+        return Err(DecodeError::IdMismatch {
+            stored: envelope.model_id,
+            computed: id,
+        });
+    }
+    // 5. Payload structure, then its contents.
+    let (payload, extra): (Payload<'_>, &[u8]) = postcard::take_from_bytes(envelope.payload)
+        .map_err(|e| match e {
+            // The payload's own length is known, so running short inside it is malformed.
+            postcard::Error::DeserializeUnexpectedEnd => DecodeError::Malformed,
+            other => pc_err(other),
+        })?;
+    if !extra.is_empty() {
+        return Err(DecodeError::Malformed);
+    }
+    validate(&payload)?;
+    Ok(Decoded {
+        version: header.version,
+        model_id: envelope.model_id,
+        crc32: trailer.crc32,
+        payload_len: envelope.payload.len(),
+        payload,
+    })
+}
+
+/// Layout tag, dims, array lengths and parameter ranges.
+fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
+    if p.layout != LAYOUT_HIDDEN_MAJOR {
+        return Err(DecodeError::UnsupportedLayout(p.layout));
+    }
+    let (input, hidden, classes) = (p.input as usize, p.hidden as usize, p.classes as usize);
+    if input != INPUT
+        || !(1..=MAX_HIDDEN).contains(&hidden)
+        || !(1..=MAX_CLASSES).contains(&classes)
+    {
+        return Err(DecodeError::DimsUnsupported {
+            input: p.input,
+            hidden: p.hidden,
+            classes: p.classes,
+        });
+    }
+    // Products cannot overflow: all factors are bounded by the dims check above.
+    let sizes = [
+        (Field::Weights1, p.w1.len(), hidden * input),
+        (Field::Bias1, p.b1.len(), hidden * 4),
+        (Field::Multiplier, p.multiplier.len(), hidden * 4),
+        (Field::Shift, p.shift.len(), hidden),
+        (Field::Weights2, p.w2.len(), classes * hidden),
+        (Field::Bias2, p.b2.len(), classes * 4),
+    ];
+    for (field, found, expected) in sizes {
+        if found != expected {
+            return Err(DecodeError::SizeMismatch {
+                field,
+                expected,
+                found,
+            });
+        }
+    }
+    check_each_i32(p.b1, Field::Bias1, |b| {
+        (-MAX_BIAS_ABS..=MAX_BIAS_ABS).contains(&b)
+    })?;
+    check_each_i32(p.multiplier, Field::Multiplier, |m| m >= 0)?;
+    if let Some(index) = p.shift.iter().position(|s| !SHIFT_RANGE.contains(s)) {
+        return Err(DecodeError::ParamOutOfRange {
+            field: Field::Shift,
+            index,
+        });
+    }
+    check_each_i32(p.b2, Field::Bias2, |b| {
+        (-MAX_BIAS_ABS..=MAX_BIAS_ABS).contains(&b)
+    })?;
+    if !(p.logit_scale.is_finite() && p.logit_scale > 0.0) {
+        return Err(DecodeError::ParamOutOfRange {
+            field: Field::LogitScale,
+            index: 0,
+        });
+    }
+    Ok(())
+}
+
+fn check_each_i32(bytes: &[u8], field: Field, ok: impl Fn(i32) -> bool) -> Result<(), DecodeError> {
+    match le_i32s(bytes).position(|v| !ok(v)) {
+        Some(index) => Err(DecodeError::ParamOutOfRange { field, index }),
+        None => Ok(()),
+    }
+}
+
+/// The little-endian int32 entries of a byte array (a trailing partial entry is ignored;
+/// lengths are validated to be multiples of 4 before use).
+pub(crate) fn le_i32s(bytes: &[u8]) -> impl Iterator<Item = i32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+}
