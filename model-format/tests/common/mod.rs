@@ -1,0 +1,178 @@
+//! Test helpers: random models, and an independent byte-level writer that follows FORMAT.md
+//! by hand (LEB128 varints, little-endian integers, crc catalogue algorithms) without the
+//! crate's serde structs, so the tests check the document as well as the code.
+#![allow(dead_code)] // each test file uses a different subset
+
+use model_format::{Dims, ModelParams, INPUT};
+use proptest::prelude::*;
+
+/// Every field of a version-1 file, as raw values (so tests can make any of them wrong).
+#[derive(Debug, Clone)]
+pub struct RawFile {
+    pub magic: [u8; 4],
+    pub version: u16,
+    /// `None`: compute the CRC-64/XZ of the payload (the correct id).
+    pub model_id: Option<u64>,
+    pub layout: u8,
+    pub input: u32,
+    pub hidden: u32,
+    pub classes: u32,
+    pub logit_scale: f32,
+    pub w1: Vec<u8>,
+    pub b1: Vec<u8>,
+    pub multiplier: Vec<u8>,
+    pub shift: Vec<u8>,
+    pub w2: Vec<u8>,
+    pub b2: Vec<u8>,
+    /// Bytes appended to the payload after its last field.
+    pub payload_extra: Vec<u8>,
+}
+
+pub fn varint(mut v: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn bytes_field(b: &[u8], out: &mut Vec<u8>) {
+    varint(b.len() as u64, out);
+    out.extend_from_slice(b);
+}
+
+pub fn le_i32(values: &[i32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+pub const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+pub const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
+
+impl RawFile {
+    pub fn from_params(p: &ModelParams) -> RawFile {
+        RawFile {
+            magic: *b"MNI8",
+            version: 1,
+            model_id: None,
+            layout: 0,
+            input: p.dims.input as u32,
+            hidden: p.dims.hidden as u32,
+            classes: p.dims.classes as u32,
+            logit_scale: p.logit_scale,
+            w1: p.w1.iter().map(|&w| w as u8).collect(),
+            b1: le_i32(&p.b1),
+            multiplier: le_i32(&p.multiplier),
+            shift: p.shift.clone(),
+            w2: p.w2.iter().map(|&w| w as u8).collect(),
+            b2: le_i32(&p.b2),
+            payload_extra: Vec::new(),
+        }
+    }
+
+    pub fn payload(&self) -> Vec<u8> {
+        let mut p = vec![self.layout];
+        varint(self.input.into(), &mut p);
+        varint(self.hidden.into(), &mut p);
+        varint(self.classes.into(), &mut p);
+        p.extend_from_slice(&self.logit_scale.to_le_bytes());
+        for array in [
+            &self.w1,
+            &self.b1,
+            &self.multiplier,
+            &self.shift,
+            &self.w2,
+            &self.b2,
+        ] {
+            bytes_field(array, &mut p);
+        }
+        p.extend_from_slice(&self.payload_extra);
+        p
+    }
+
+    /// The file bytes, with a correct CRC-32 over everything before it.
+    pub fn build(&self) -> Vec<u8> {
+        let payload = self.payload();
+        let mut f = self.magic.to_vec();
+        f.extend_from_slice(&self.version.to_le_bytes());
+        let id = self.model_id.unwrap_or_else(|| CRC64.checksum(&payload));
+        f.extend_from_slice(&id.to_le_bytes());
+        bytes_field(&payload, &mut f);
+        let crc = CRC32.checksum(&f);
+        f.extend_from_slice(&crc.to_le_bytes());
+        f
+    }
+}
+
+/// A small valid model with deterministic contents.
+pub fn small_params(hidden: usize, classes: usize) -> ModelParams {
+    let w = |n: usize, k: usize| {
+        (0..n)
+            .map(|i| ((i * 37 + k * 11) % 256) as u8 as i8)
+            .collect()
+    };
+    ModelParams {
+        dims: Dims {
+            input: INPUT,
+            hidden,
+            classes,
+        },
+        w1: w(hidden * INPUT, 1),
+        b1: (0..hidden as i32).map(|j| j * 1000 - 5000).collect(),
+        multiplier: (0..hidden as i32).map(|j| 1_500_000_000 - j).collect(),
+        shift: (0..hidden).map(|j| 39 + (j % 3) as u8).collect(),
+        w2: w(classes * hidden, 2),
+        b2: (0..classes as i32).map(|k| k * 7 - 20).collect(),
+        logit_scale: 0.01,
+    }
+}
+
+/// Random valid models with small hidden layers. Shifts favour the range where activations
+/// land inside 0..255 rather than saturating, biases mix realistic and extreme values.
+pub fn arb_params() -> impl Strategy<Value = ModelParams> {
+    (1usize..=24, 1usize..=16).prop_flat_map(|(hidden, classes)| {
+        let bias = prop_oneof![
+            4 => -200_000i32..=200_000,
+            1 => -(1i32 << 30)..=(1 << 30),
+        ];
+        let shift = prop_oneof![4 => 38u8..=50, 1 => 1u8..=62];
+        let mult = prop_oneof![4 => (1i32 << 30)..=i32::MAX, 1 => 0i32..=i32::MAX];
+        (
+            proptest::collection::vec(any::<i8>(), hidden * INPUT),
+            proptest::collection::vec(bias.clone(), hidden),
+            proptest::collection::vec(mult, hidden),
+            proptest::collection::vec(shift, hidden),
+            proptest::collection::vec(any::<i8>(), classes * hidden),
+            proptest::collection::vec(bias, classes),
+            1e-6f32..10.0,
+        )
+            .prop_map(move |(w1, b1, multiplier, shift, w2, b2, logit_scale)| {
+                ModelParams {
+                    dims: Dims {
+                        input: INPUT,
+                        hidden,
+                        classes,
+                    },
+                    w1,
+                    b1,
+                    multiplier,
+                    shift,
+                    w2,
+                    b2,
+                    logit_scale,
+                }
+            })
+    })
+}
+
+/// Random images: mostly-black MNIST-like ones and uniformly random ones.
+pub fn arb_pixels() -> impl Strategy<Value = [u8; INPUT]> {
+    prop_oneof![
+        proptest::collection::vec(prop_oneof![3 => Just(0u8), 1 => any::<u8>()], INPUT),
+        proptest::collection::vec(any::<u8>(), INPUT),
+    ]
+    .prop_map(|v| v.try_into().expect("INPUT pixels"))
+}

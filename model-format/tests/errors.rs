@@ -1,0 +1,270 @@
+//! One test (at least) per typed decode error: each malformation maps to its own variant.
+//! Files with a wrong field but a correct CRC come from the FORMAT.md writer in `common`.
+
+mod common;
+
+use common::{le_i32, small_params, RawFile};
+use model_format::{DecodeError, Field, Model, MAX_BIAS_ABS};
+
+fn good() -> Vec<u8> {
+    small_params(4, 10).encode().unwrap()
+}
+
+fn raw() -> RawFile {
+    RawFile::from_params(&small_params(4, 10))
+}
+
+fn decode(bytes: &[u8]) -> Result<(), DecodeError> {
+    Model::from_bytes(bytes).map(|_| ())
+}
+
+#[test]
+fn the_reference_writer_makes_a_valid_file() {
+    assert_eq!(decode(&raw().build()), Ok(()));
+}
+
+#[test]
+fn bad_magic() {
+    let mut f = good();
+    f[0] = b'X';
+    assert_eq!(decode(&f), Err(DecodeError::BadMagic));
+    assert_eq!(decode(b"PK\x03\x04 a zip file"), Err(DecodeError::BadMagic));
+    assert_eq!(decode(b"MX"), Err(DecodeError::BadMagic));
+}
+
+#[test]
+fn truncated() {
+    let f = good();
+    assert_eq!(decode(&f[..f.len() - 1]), Err(DecodeError::Truncated));
+    assert_eq!(decode(&f[..20]), Err(DecodeError::Truncated));
+    assert_eq!(decode(b"MNI8\x01"), Err(DecodeError::Truncated));
+    assert_eq!(decode(b"MN"), Err(DecodeError::Truncated));
+    assert_eq!(decode(b""), Err(DecodeError::Truncated));
+}
+
+#[test]
+fn unsupported_version() {
+    // Checked before the CRC: a newer file may be laid out differently after the header.
+    let mut f = good();
+    f[4] = 2;
+    assert_eq!(decode(&f), Err(DecodeError::UnsupportedVersion(2)));
+    let mut r = raw();
+    r.version = 0x0100;
+    assert_eq!(
+        decode(&r.build()),
+        Err(DecodeError::UnsupportedVersion(256))
+    );
+}
+
+#[test]
+fn malformed_varint_or_payload() {
+    // A payload length varint longer than any usize allows.
+    let mut f = b"MNI8\x01\x00".to_vec();
+    f.extend_from_slice(&[0u8; 8]);
+    f.extend_from_slice(&[0xff; 11]);
+    assert_eq!(decode(&f), Err(DecodeError::Malformed));
+    // CRC-valid file whose payload has extra bytes after its last field.
+    let mut r = raw();
+    r.payload_extra = vec![0];
+    assert_eq!(decode(&r.build()), Err(DecodeError::Malformed));
+    // CRC-valid file whose payload ends inside a field.
+    let mut r = raw();
+    r.b2.clear();
+    r.w2.clear();
+    let mut payload = r.payload();
+    payload.truncate(payload.len() - 2);
+    let mut f = b"MNI8\x01\x00".to_vec();
+    f.extend_from_slice(&common::CRC64.checksum(&payload).to_le_bytes());
+    common::varint(payload.len() as u64, &mut f);
+    f.extend_from_slice(&payload);
+    let crc = common::CRC32.checksum(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(decode(&f), Err(DecodeError::Malformed));
+}
+
+#[test]
+fn trailing_bytes() {
+    let mut f = good();
+    f.extend_from_slice(&[0, 0, 0]);
+    assert_eq!(decode(&f), Err(DecodeError::TrailingBytes(3)));
+}
+
+#[test]
+fn crc_mismatch() {
+    let f = good();
+    // A weight byte (deep inside the payload), then the stored CRC itself.
+    let mut bad = f.clone();
+    bad[100] ^= 0x01;
+    assert!(matches!(decode(&bad), Err(DecodeError::CrcMismatch { .. })));
+    let mut bad = f.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 0x80;
+    let stored = u32::from_le_bytes(bad[n - 4..].try_into().unwrap());
+    let computed = u32::from_le_bytes(f[n - 4..].try_into().unwrap());
+    assert_eq!(
+        decode(&bad),
+        Err(DecodeError::CrcMismatch { stored, computed })
+    );
+    // The model id is covered by the CRC too.
+    let mut bad = f.clone();
+    bad[7] ^= 0x10;
+    assert!(matches!(decode(&bad), Err(DecodeError::CrcMismatch { .. })));
+}
+
+#[test]
+fn id_mismatch() {
+    let mut r = raw();
+    let correct = common::CRC64.checksum(&r.payload());
+    r.model_id = Some(correct ^ 1);
+    assert_eq!(
+        decode(&r.build()),
+        Err(DecodeError::IdMismatch {
+            stored: correct ^ 1,
+            computed: correct
+        })
+    );
+}
+
+#[test]
+fn unsupported_layout() {
+    let mut r = raw();
+    r.layout = 1;
+    assert_eq!(decode(&r.build()), Err(DecodeError::UnsupportedLayout(1)));
+}
+
+#[test]
+fn dims_unsupported() {
+    // Arrays sized consistently with the wrong dims, so only the dims check can object.
+    for (input, hidden, classes) in [
+        (783, 4, 10),
+        (784, 0, 10),
+        (784, 1025, 10),
+        (784, 4, 0),
+        (784, 4, 17),
+    ] {
+        let mut r = raw();
+        r.input = input;
+        r.hidden = hidden;
+        r.classes = classes;
+        let (i, h, c) = (input as usize, hidden as usize, classes as usize);
+        r.w1 = vec![1; i * h];
+        r.b1 = vec![0; 4 * h];
+        r.multiplier = le_i32(&vec![1 << 30; h]);
+        r.shift = vec![40; h];
+        r.w2 = vec![1; c * h];
+        r.b2 = vec![0; 4 * c];
+        assert_eq!(
+            decode(&r.build()),
+            Err(DecodeError::DimsUnsupported {
+                input,
+                hidden,
+                classes
+            }),
+            "dims {input}-{hidden}-{classes}"
+        );
+    }
+    // The largest supported dims are accepted.
+    let big = small_params(1024, 16).encode().unwrap();
+    assert_eq!(decode(&big), Ok(()));
+}
+
+#[test]
+fn size_mismatch() {
+    let mut r = raw();
+    r.w1.pop();
+    assert_eq!(
+        decode(&r.build()),
+        Err(DecodeError::SizeMismatch {
+            field: Field::Weights1,
+            expected: 4 * 784,
+            found: 4 * 784 - 1
+        })
+    );
+    let mut r = raw();
+    r.b2.extend_from_slice(&[0; 4]);
+    assert_eq!(
+        decode(&r.build()),
+        Err(DecodeError::SizeMismatch {
+            field: Field::Bias2,
+            expected: 40,
+            found: 44
+        })
+    );
+    let mut r = raw();
+    r.shift.push(40);
+    assert!(matches!(
+        decode(&r.build()),
+        Err(DecodeError::SizeMismatch {
+            field: Field::Shift,
+            ..
+        })
+    ));
+}
+
+fn set_i32(bytes: &mut [u8], index: usize, v: i32) {
+    bytes[4 * index..4 * index + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+#[test]
+fn param_out_of_range() {
+    let out = |field, index| Err(DecodeError::ParamOutOfRange { field, index });
+
+    let mut r = raw();
+    set_i32(&mut r.multiplier, 2, -1);
+    assert_eq!(decode(&r.build()), out(Field::Multiplier, 2));
+
+    for bad_shift in [0u8, 63, 255] {
+        let mut r = raw();
+        r.shift[3] = bad_shift;
+        assert_eq!(decode(&r.build()), out(Field::Shift, 3));
+    }
+
+    let mut r = raw();
+    set_i32(&mut r.b1, 1, MAX_BIAS_ABS + 1);
+    assert_eq!(decode(&r.build()), out(Field::Bias1, 1));
+    let mut r = raw();
+    set_i32(&mut r.b2, 9, -MAX_BIAS_ABS - 1);
+    assert_eq!(decode(&r.build()), out(Field::Bias2, 9));
+
+    for bad_scale in [0.0f32, -1.0, f32::NAN, f32::INFINITY] {
+        let mut r = raw();
+        r.logit_scale = bad_scale;
+        assert_eq!(decode(&r.build()), out(Field::LogitScale, 0));
+    }
+
+    // The bounds themselves are allowed.
+    let mut r = raw();
+    set_i32(&mut r.b1, 0, MAX_BIAS_ABS);
+    set_i32(&mut r.b2, 0, -MAX_BIAS_ABS);
+    set_i32(&mut r.multiplier, 0, i32::MAX);
+    set_i32(&mut r.multiplier, 1, 0);
+    r.shift[0] = 1;
+    r.shift[1] = 62;
+    assert_eq!(decode(&r.build()), Ok(()));
+}
+
+#[test]
+fn the_encoder_refuses_invalid_params() {
+    let mut p = small_params(4, 10);
+    p.shift[0] = 0;
+    assert_eq!(
+        p.encode(),
+        Err(model_format::EncodeError::Invalid(
+            DecodeError::ParamOutOfRange {
+                field: Field::Shift,
+                index: 0
+            }
+        ))
+    );
+}
+
+#[test]
+fn errors_read_as_plain_words() {
+    let msg = DecodeError::CrcMismatch {
+        stored: 1,
+        computed: 2,
+    }
+    .to_string();
+    assert!(msg.contains("CRC mismatch"), "{msg}");
+    assert!(DecodeError::Truncated.to_string().contains("truncated"));
+}
