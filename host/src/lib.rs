@@ -4,10 +4,13 @@
 pub mod checkpoint;
 pub mod device_cli;
 pub mod gradcheck;
+pub mod hidden;
 pub mod mnist;
 pub mod model_cli;
 pub mod net;
+pub mod presets;
 pub mod quantize;
 pub mod rng;
 pub mod toy;
 pub mod train;
+pub mod train_cmd;

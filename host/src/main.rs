@@ -1,7 +1,19 @@
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use host::checkpoint::Checkpoint;
+use host::mnist::{self, Dataset, CLASSES, PIXELS};
+use host::presets::Preset;
+use host::{toy, train_cmd, with_hidden};
+
+/// Train the homework's two-layer MNIST net and run it bit-exact on microcontrollers.
+///
+/// With no command, trains the default preset on data/mnist (same as `host train`).
 #[derive(Parser, Debug)]
-#[command(version, about = "Train the two-layer MNIST net and run it bit-exact on microcontrollers")]
+#[command(version)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -9,17 +21,237 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Train on MNIST and write a run folder (checkpoint, metrics.json).
+    Train(TrainArgs),
+    /// The homework's toy checks (scores, loss, gradient check, toy training) beside its numbers.
+    Toy {
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Numerical gradient check of the toy model (centred differences, h = 1e-5).
+    Gradcheck {
+        /// Regularisation strength used in the loss.
+        #[arg(long, default_value_t = 0.05)]
+        reg: f64,
+    },
+    /// Accuracy of a float checkpoint on the validation and test sets.
+    Eval(EvalArgs),
     #[command(flatten)]
     Model(host::model_cli::ModelCommand),
     #[command(flatten)]
     Device(host::device_cli::DeviceCommand),
 }
 
+#[derive(Args, Debug, Default)]
+struct TrainArgs {
+    /// Named settings to start from; the flags below override them.
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
+    /// Hidden units: 50, 64, 100, 128, 200, 256, 512 or 1024.
+    #[arg(long)]
+    hidden: Option<usize>,
+    /// Training iterations (minibatches).
+    #[arg(long, conflicts_with = "epochs")]
+    iters: Option<usize>,
+    /// Train for this many epochs instead of --iters.
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Initial learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// L2 regularisation strength (loss adds 0.5 * reg * ΣW²).
+    #[arg(long)]
+    reg: Option<f64>,
+    /// Learning-rate multiplier applied once per epoch.
+    #[arg(long)]
+    lr_decay: Option<f64>,
+    #[arg(long)]
+    momentum: Option<f64>,
+    /// Seeds weight init and batch sampling (numpy-compatible MT19937).
+    #[arg(long)]
+    seed: Option<u32>,
+    /// Std of the initial weights.
+    #[arg(long)]
+    init_std: Option<f64>,
+    /// Run folder (default runs/<date>-<time>-h<hidden>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Folder with the four MNIST IDX files (.gz or raw).
+    #[arg(long, default_value_os_t = mnist::default_data_dir())]
+    data: PathBuf,
+    /// Print one JSON object as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    /// Float checkpoint (model.ckpt of a run folder).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    #[arg(long, default_value_os_t = mnist::default_data_dir())]
+    data: PathBuf,
+    /// Print one JSON object as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
+    let mut s = a.preset.settings();
+    s.hidden = a.hidden.unwrap_or(s.hidden);
+    if let Some(i) = a.iters {
+        s.train.num_iters = i;
+        s.epochs = None;
+    }
+    s.epochs = a.epochs.or(s.epochs);
+    s.train.batch_size = a.batch.unwrap_or(s.train.batch_size);
+    s.train.learning_rate = a.lr.unwrap_or(s.train.learning_rate);
+    s.train.reg = a.reg.unwrap_or(s.train.reg);
+    s.train.learning_rate_decay = a.lr_decay.unwrap_or(s.train.learning_rate_decay);
+    s.train.momentum = a.momentum.unwrap_or(s.train.momentum);
+    s.seed = a.seed.unwrap_or(s.seed);
+    s.init_std = a.init_std.unwrap_or(s.init_std);
+
+    println!(
+        "training 784-{}-10 on {} (lr {}, decay {}, momentum {}, reg {}, batch {}, {}, seed {})",
+        s.hidden,
+        a.data.display(),
+        s.train.learning_rate,
+        s.train.learning_rate_decay,
+        s.train.momentum,
+        s.train.reg,
+        s.train.batch_size,
+        match s.epochs {
+            Some(e) => format!("{e} epochs"),
+            None => format!("{} iterations", s.train.num_iters),
+        },
+        s.seed
+    );
+    let r = train_cmd::run(&s, &a.data, a.out, false)?;
+    println!(
+        "validation accuracy {:.4}, test accuracy {:.4} ({} iterations, {:.1} s training, {:.1} s loading)",
+        r.val_acc, r.test_acc, r.iters, r.train_seconds, r.load_seconds
+    );
+    println!("wrote {}", r.out_dir.display());
+    if a.json {
+        let v = json!({
+            "val_acc": r.val_acc, "test_acc": r.test_acc, "train_seconds": r.train_seconds,
+            "load_seconds": r.load_seconds, "hidden": r.hidden, "iters": r.iters, "epochs": r.epochs,
+            "final_loss": r.final_loss, "out_dir": r.out_dir,
+        });
+        println!("{v}");
+    }
+    Ok(())
+}
+
+fn cmd_toy(json: bool) -> anyhow::Result<()> {
+    let r = toy::run()?;
+    println!("scores:");
+    for (row, want) in r.scores.iter().zip(toy::CORRECT_SCORES) {
+        println!("  {row:>12.8?}   homework {want:>12.8?}");
+    }
+    println!(
+        "  sum |difference| = {:.3e}   (homework: 3.68e-08, must be < 1e-7)",
+        r.scores_diff
+    );
+    println!(
+        "loss (reg 0.1) = {:.14}   homework {}   |difference| = {:.3e} (must be < 1e-12)",
+        r.loss,
+        toy::CORRECT_LOSS,
+        r.loss_diff
+    );
+    for (name, hw) in toy::HOMEWORK_GRAD_REL_ERROR {
+        println!(
+            "{name} max relative error: {:.6e}   homework {hw:.6e}   (must be < 1e-8)",
+            r.grad_rel_error[name]
+        );
+    }
+    println!(
+        "final toy training loss: {:.6}   homework {:.6}   (must be < 0.05)",
+        r.train_final_loss,
+        toy::HOMEWORK_TRAIN_FINAL_LOSS
+    );
+    let ok = r.scores_diff < 1e-7
+        && r.loss_diff < 1e-12
+        && r.grad_rel_error.values().all(|&e| e < 1e-8)
+        && r.train_final_loss < 0.05;
+    println!(
+        "{}",
+        if ok {
+            "all toy checks pass"
+        } else {
+            "TOY CHECKS FAIL"
+        }
+    );
+    if json {
+        println!("{}", serde_json::to_string(&r)?);
+    }
+    anyhow::ensure!(ok, "toy checks failed");
+    Ok(())
+}
+
+fn cmd_gradcheck(reg: f64) -> anyhow::Result<()> {
+    let (net, x, _) = toy::toy_setup();
+    let errors = host::gradcheck::check(&net, &x, &toy::LABELS, reg, 1e-5);
+    for (name, err) in errors {
+        println!("{name} max relative error: {err:e}");
+    }
+    anyhow::ensure!(
+        errors.iter().all(|(_, e)| *e < 1e-8),
+        "gradient check failed (> 1e-8)"
+    );
+    Ok(())
+}
+
+fn float_eval<const H: usize>(ckpt: &Checkpoint, ds: &Dataset<f32>) -> anyhow::Result<(f64, f64)> {
+    let net = ckpt.to_net::<f32, PIXELS, H, CLASSES>()?;
+    Ok((
+        host::train::accuracy(&net, &ds.val),
+        host::train::accuracy(&net, &ds.test),
+    ))
+}
+
+fn cmd_eval(a: EvalArgs) -> anyhow::Result<()> {
+    let ckpt = Checkpoint::load(&a.checkpoint)?;
+    anyhow::ensure!(
+        ckpt.input == PIXELS && ckpt.classes == CLASSES,
+        "{}: a {}-{}-{} net is not an MNIST net",
+        a.checkpoint.display(),
+        ckpt.input,
+        ckpt.hidden,
+        ckpt.classes
+    );
+    let raw = mnist::load_raw(&a.data)?;
+    let ds = Dataset::<f32>::with_mean(&raw, &ckpt.mean_image);
+    let (val, test) = with_hidden!(ckpt.hidden, float_eval(&ckpt, &ds))
+        .with_context(|| format!("evaluating {}", a.checkpoint.display()))?;
+    println!("{}: 784-{}-10 float", a.checkpoint.display(), ckpt.hidden);
+    println!("validation accuracy {val:.4} ({} images)", ds.val.len());
+    println!("test accuracy       {test:.4} ({} images)", ds.test.len());
+    if a.json {
+        println!(
+            "{}",
+            json!({"float_val_acc": val, "float_test_acc": test, "images": ds.test.len(), "hidden": ckpt.hidden})
+        );
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        None => cmd_train(TrainArgs {
+            data: mnist::default_data_dir(),
+            ..TrainArgs::default()
+        }),
+        Some(Command::Train(a)) => cmd_train(a),
+        Some(Command::Toy { json }) => cmd_toy(json),
+        Some(Command::Gradcheck { reg }) => cmd_gradcheck(reg),
+        Some(Command::Eval(a)) => cmd_eval(a),
         Some(Command::Model(c)) => host::model_cli::run(c),
         Some(Command::Device(c)) => host::device_cli::run(c),
-        None => anyhow::bail!("training not wired yet"),
     }
 }

@@ -8,6 +8,8 @@ pub enum ModelCommand {
 
 pub fn run(cmd: ModelCommand) -> anyhow::Result<()> {
     match cmd {
-        ModelCommand::Inspect { file } => anyhow::bail!("inspect {}: not implemented yet", file.display()),
+        ModelCommand::Inspect { file } => {
+            anyhow::bail!("inspect {}: not implemented yet", file.display())
+        }
     }
 }

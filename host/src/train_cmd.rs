@@ -1,0 +1,157 @@
+//! `host train` (and the bare `host`): load MNIST, train, evaluate, and write
+//! the run folder (float checkpoint, metrics.json).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::checkpoint::Checkpoint;
+use crate::mnist::{self, Dataset, CLASSES, PIXELS};
+use crate::net::TwoLayerNet;
+use crate::presets::RunSettings;
+use crate::rng::NumpyRng;
+use crate::train::{accuracy, train, Observer, TrainStats};
+use crate::with_hidden;
+
+/// What a finished run measured; written as `metrics.json`.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub hidden: usize,
+    pub iters: usize,
+    pub epochs: f64,
+    pub val_acc: f64,
+    pub test_acc: f64,
+    pub final_loss: f64,
+    pub load_seconds: f64,
+    pub train_seconds: f64,
+    pub settings: RunSettings,
+    pub out_dir: PathBuf,
+    pub stats: TrainStats,
+}
+
+/// Progress bar over iterations; epoch lines printed above it.
+struct Progress {
+    bar: ProgressBar,
+    quiet: bool,
+}
+
+impl Observer for Progress {
+    fn iteration(&mut self, it: usize, loss: f64) {
+        if it % 10 == 0 {
+            self.bar.set_message(format!("loss {loss:.4}"));
+        }
+        self.bar.inc(1);
+    }
+    fn epoch(&mut self, epoch: usize, train_acc: f64, val_acc: f64, learning_rate: f64) {
+        if self.quiet {
+            return;
+        }
+        let line = format!("epoch {epoch:>3}: batch acc {train_acc:.4}  val acc {val_acc:.4}  lr {learning_rate:.3e}");
+        // A bar on a non-terminal is hidden and would swallow its println.
+        if self.bar.is_hidden() {
+            println!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+}
+
+fn default_out_dir(hidden: usize) -> PathBuf {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    PathBuf::from("runs").join(format!("{stamp}-h{hidden}"))
+}
+
+struct Trained {
+    checkpoint: Checkpoint,
+    stats: TrainStats,
+    val_acc: f64,
+    test_acc: f64,
+    seconds: f64,
+}
+
+fn train_hidden<const H: usize>(
+    settings: &RunSettings,
+    ds: &Dataset<f32>,
+    iters: usize,
+    observer: &mut dyn Observer,
+) -> anyhow::Result<Trained> {
+    let mut rng = NumpyRng::new(settings.seed);
+    let mut net = TwoLayerNet::<f32, PIXELS, H, CLASSES>::init(settings.init_std, &mut rng);
+    let cfg = crate::train::TrainConfig {
+        num_iters: iters,
+        ..settings.train.clone()
+    };
+    let start = Instant::now();
+    let stats = train(&mut net, &ds.train, &ds.val, &cfg, &mut rng, observer)?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Trained {
+        checkpoint: Checkpoint::from_net(&net, &ds.mean_image),
+        stats,
+        val_acc: accuracy(&net, &ds.val),
+        test_acc: accuracy(&net, &ds.test),
+        seconds,
+    })
+}
+
+/// Train with `settings` on the MNIST files in `data_dir`, write the run
+/// folder, and return what was measured.
+pub fn run(
+    settings: &RunSettings,
+    data_dir: &Path,
+    out_dir: Option<PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<RunReport> {
+    let start = Instant::now();
+    let raw = mnist::load_raw(data_dir)?;
+    let ds: Dataset<f32> = Dataset::from_raw(&raw);
+    let load_seconds = start.elapsed().as_secs_f64();
+    let iters = settings.iterations(ds.train.len());
+    let per_epoch = settings.train.iterations_per_epoch(ds.train.len());
+
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(iters as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40.cyan/blue} {pos}/{len} it  {per_sec}  eta {eta}  {msg}",
+        )
+        .expect("static template"),
+    );
+    let mut progress = Progress { bar, quiet };
+    let trained = with_hidden!(
+        settings.hidden,
+        train_hidden(settings, &ds, iters, &mut progress)
+    )?;
+    progress.bar.finish_and_clear();
+
+    let out_dir = out_dir.unwrap_or_else(|| default_out_dir(settings.hidden));
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    trained.checkpoint.save(&out_dir.join("model.ckpt"))?;
+    let report = RunReport {
+        hidden: settings.hidden,
+        iters,
+        epochs: iters as f64 / per_epoch as f64,
+        val_acc: trained.val_acc,
+        test_acc: trained.test_acc,
+        final_loss: trained
+            .stats
+            .loss_history
+            .last()
+            .copied()
+            .unwrap_or(f64::NAN),
+        load_seconds,
+        train_seconds: trained.seconds,
+        settings: settings.clone(),
+        out_dir: out_dir.clone(),
+        stats: trained.stats,
+    };
+    let metrics = out_dir.join("metrics.json");
+    std::fs::write(&metrics, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", metrics.display()))?;
+    Ok(report)
+}
