@@ -10,9 +10,9 @@ pub enum Preset {
     #[default]
     /// hidden 200, lr 0.3, momentum 0.9, decay 0.95/epoch, batch 200, 10 epochs: ~98 % test.
     Default,
-    /// The homework's section 7: hidden 50, fixed learning rate, 2,000 iterations.
+    /// The homework's section 7: hidden 50, fixed learning rate 2.5e-3, 2,000 iterations (~0.90 val).
     HomeworkFixed,
-    /// The homework's section 8: as above with a larger start rate and decay 0.95.
+    /// The homework's section 8: as above with start rate 1e-2 and decay 0.95/epoch (~0.94 val).
     HomeworkDecay,
 }
 
@@ -50,9 +50,9 @@ impl Preset {
                 hidden: 50,
                 epochs: None,
                 train: TrainConfig {
-                    learning_rate: 1e-3,
+                    learning_rate: 2.5e-3,
                     learning_rate_decay: 1.0,
-                    reg: 0.25,
+                    reg: 5e-6,
                     ..base.train
                 },
                 ..base
@@ -63,7 +63,7 @@ impl Preset {
                 train: TrainConfig {
                     learning_rate: 1e-2,
                     learning_rate_decay: 0.95,
-                    reg: 0.25,
+                    reg: 5e-6,
                     ..base.train
                 },
                 ..base

@@ -103,8 +103,69 @@ fn validate(cfg: &TrainConfig, train: usize) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// Train `net` in place. `rng` drives minibatch sampling (seed it for a
-/// reproducible run). Momentum update as the homework: `v = mu*v - lr*dW; W += v`.
+/// One SGD-with-momentum learner: its buffers are allocated once and reused
+/// by every step. Update as the homework: `v = mu*v - lr*dW; W += v`.
+pub struct Sgd<T: Real, const I: usize, const H: usize, const C: usize> {
+    grads: TwoLayerNet<T, I, H, C>,
+    velocity: TwoLayerNet<T, I, H, C>,
+    indices: Vec<usize>,
+    x_batch: Vec<T>,
+    y_batch: Vec<u8>,
+    /// The rate in force; `train` decays it once per epoch.
+    pub learning_rate: f64,
+    momentum: T,
+    reg: T,
+}
+
+impl<T: Real, const I: usize, const H: usize, const C: usize> Sgd<T, I, H, C> {
+    pub fn new(cfg: &TrainConfig) -> Self {
+        Self {
+            grads: TwoLayerNet::zeros(),
+            velocity: TwoLayerNet::zeros(),
+            indices: vec![0; cfg.batch_size],
+            x_batch: vec![T::zero(); cfg.batch_size * I],
+            y_batch: vec![0; cfg.batch_size],
+            learning_rate: cfg.learning_rate,
+            momentum: nalgebra::convert(cfg.momentum),
+            reg: nalgebra::convert(cfg.reg),
+        }
+    }
+
+    /// Draw a minibatch with replacement, compute loss and gradients, update
+    /// `net`. Returns the loss (before the update); a non-finite loss leaves
+    /// `net` untouched and is returned as is.
+    pub fn step(&mut self, net: &mut TwoLayerNet<T, I, H, C>, train: &Split<T>, rng: &mut NumpyRng) -> f64 {
+        rng.choice_into(train.len() as u32, &mut self.indices);
+        for (b, &i) in self.indices.iter().enumerate() {
+            self.x_batch[b * I..(b + 1) * I].copy_from_slice(train.image_of::<I>(i));
+            self.y_batch[b] = train.y[i];
+        }
+        let loss: f64 = net.loss_and_grads(&self.x_batch, &self.y_batch, self.reg, &mut self.grads).into();
+        if !loss.is_finite() {
+            return loss;
+        }
+        let (mu, lr): (T, T) = (self.momentum, nalgebra::convert(self.learning_rate));
+        for ((w, v), g) in net.slices_mut().into_iter().zip(self.velocity.slices_mut()).zip(self.grads.slices()) {
+            for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
+                *v = mu * *v - lr * g;
+                *w += *v;
+            }
+        }
+        loss
+    }
+
+    /// Accuracy of `net` on the last minibatch drawn.
+    pub fn batch_accuracy(&self, net: &TwoLayerNet<T, I, H, C>) -> f64 {
+        let pred = net.predict(&self.x_batch);
+        let correct = pred.iter().zip(&self.y_batch).filter(|(p, t)| p == t).count();
+        correct as f64 / self.y_batch.len() as f64
+    }
+}
+
+/// Train `net` in place for `cfg.num_iters` steps. `rng` drives minibatch
+/// sampling (seed it for a reproducible run). At each epoch start (as the
+/// homework counts them) it records batch and validation accuracy, then
+/// decays the learning rate.
 pub fn train<T: Real, const I: usize, const H: usize, const C: usize>(
     net: &mut TwoLayerNet<T, I, H, C>,
     train: &Split<T>,
@@ -115,61 +176,26 @@ pub fn train<T: Real, const I: usize, const H: usize, const C: usize>(
 ) -> Result<TrainStats, TrainError> {
     validate(cfg, train.len())?;
     let per_epoch = cfg.iterations_per_epoch(train.len());
-    let mut grads = TwoLayerNet::<T, I, H, C>::zeros();
-    let mut velocity = TwoLayerNet::<T, I, H, C>::zeros();
-    let mut indices = vec![0usize; cfg.batch_size];
-    let mut x_batch = vec![T::zero(); cfg.batch_size * I];
-    let mut y_batch = vec![0u8; cfg.batch_size];
-    let mut learning_rate = cfg.learning_rate;
+    let mut sgd = Sgd::new(cfg);
     let mut stats = TrainStats::default();
-    let mu: T = nalgebra::convert(cfg.momentum);
-    let reg: T = nalgebra::convert(cfg.reg);
-
     for it in 0..cfg.num_iters {
-        rng.choice_into(train.len() as u32, &mut indices);
-        for (b, &i) in indices.iter().enumerate() {
-            x_batch[b * I..(b + 1) * I].copy_from_slice(train.image_of::<I>(i));
-            y_batch[b] = train.y[i];
-        }
-        let loss: f64 = net
-            .loss_and_grads(&x_batch, &y_batch, reg, &mut grads)
-            .into();
+        let loss = sgd.step(net, train, rng);
         if !loss.is_finite() {
             return Err(TrainError::Diverged {
                 iteration: it,
-                learning_rate,
+                learning_rate: sgd.learning_rate,
                 loss,
             });
         }
         stats.loss_history.push(loss);
         observer.iteration(it, loss);
-
-        let lr: T = nalgebra::convert(learning_rate);
-        for ((w, v), g) in net
-            .slices_mut()
-            .into_iter()
-            .zip(velocity.slices_mut())
-            .zip(grads.slices())
-        {
-            for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
-                *v = mu * *v - lr * g;
-                *w += *v;
-            }
-        }
-
-        if it % per_epoch == 0 {
-            let batch_correct = net
-                .predict(&x_batch)
-                .iter()
-                .zip(&y_batch)
-                .filter(|(p, t)| p == t)
-                .count();
-            let train_acc = batch_correct as f64 / cfg.batch_size as f64;
+        if it.is_multiple_of(per_epoch) {
+            let train_acc = sgd.batch_accuracy(net);
             let val_acc = accuracy(net, val);
             stats.train_acc_history.push(train_acc);
             stats.val_acc_history.push(val_acc);
-            observer.epoch(it / per_epoch, train_acc, val_acc, learning_rate);
-            learning_rate *= cfg.learning_rate_decay;
+            observer.epoch(it / per_epoch, train_acc, val_acc, sgd.learning_rate);
+            sgd.learning_rate *= cfg.learning_rate_decay;
         }
     }
     Ok(stats)

@@ -40,7 +40,7 @@ struct Progress {
 
 impl Observer for Progress {
     fn iteration(&mut self, it: usize, loss: f64) {
-        if it % 10 == 0 {
+        if it.is_multiple_of(10) {
             self.bar.set_message(format!("loss {loss:.4}"));
         }
         self.bar.inc(1);

@@ -1,0 +1,31 @@
+//! One SGD training iteration of the default net (784-200-10, batch 200, f32)
+//! on real MNIST data: the figure to compare with numpy/PyTorch per 1,000
+//! iterations (multiply the reported time by 1,000).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use host::mnist::{self, Dataset, CLASSES, PIXELS};
+use host::net::TwoLayerNet;
+use host::rng::NumpyRng;
+use host::train::{Sgd, TrainConfig};
+
+fn bench(c: &mut Criterion) {
+    let raw = mnist::load_raw(&mnist::default_data_dir()).expect("data/mnist ships with the repo");
+    let ds: Dataset<f32> = Dataset::from_raw(&raw);
+    let cfg = TrainConfig {
+        learning_rate: 0.3,
+        learning_rate_decay: 0.95,
+        momentum: 0.9,
+        reg: 1e-4,
+        num_iters: 1,
+        batch_size: 200,
+    };
+    let mut rng = NumpyRng::new(0);
+    let mut net = TwoLayerNet::<f32, PIXELS, 200, CLASSES>::init(1e-4, &mut rng);
+    let mut sgd = Sgd::new(&cfg);
+    c.bench_function("train_step_h200_b200_f32", |b| {
+        b.iter(|| sgd.step(&mut net, &ds.train, &mut rng))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
