@@ -1,1 +1,75 @@
-#![no_std]
+//! Firmware library: everything that does not touch a register.
+//!
+//! The application logic ([`server`] for the framed protocol, [`batch`] for semihosting
+//! batch runs, [`boot`] for the model check) is generic over `embedded-io` Read/Write, the
+//! `embedded-hal` 1.0 `OutputPin` and the small [`Stopwatch`] trait, so the same code runs on
+//! every board and in host unit tests with fakes. The board layers (`board::*`, Cortex-M
+//! only) provide the peripherals and pick the mode.
+#![cfg_attr(not(test), no_std)]
+
+pub mod batch;
+pub mod boot;
+pub mod cmsdk_uart;
+pub mod server;
+#[cfg(test)]
+mod test_support;
+
+#[cfg(target_os = "none")]
+pub mod board;
+#[cfg(target_os = "none")]
+pub mod stack;
+
+// The wire protocol is shared with the host; it lives in `model_format::protocol` once that
+// crate carries the `cobs` dependency and postcard's `use-crc` feature. Until then it is
+// compiled here from the same source.
+#[path = "protocol_staging.rs"]
+pub mod protocol;
+pub use model_format::{INPUT, MAX_CLASSES};
+
+/// The firmware version reported by `Info` (the crate version).
+pub const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The board this build targets, reported by `Info` and printed at boot.
+/// (The runner script also finds it in the ELF to choose between QEMU and probe-rs.)
+#[cfg(feature = "nucleo-f411re")]
+pub const BOARD: &str = "nucleo-f411re";
+/// The board this build targets, reported by `Info` and printed at boot.
+#[cfg(not(feature = "nucleo-f411re"))]
+pub const BOARD: &str = "qemu-mps2-an386";
+
+/// Measures the cost of one inference in the board's counter unit
+/// ([`protocol::CycleCounter`]): CPU cycles on a real chip, instructions under QEMU `-icount`.
+pub trait Stopwatch {
+    /// Start (or restart) a measurement.
+    fn start(&mut self);
+    /// Counter units elapsed since the last [`Stopwatch::start`].
+    fn elapsed(&mut self) -> u32;
+}
+
+/// A stopwatch that always reads 0, for boards or tests without a counter.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoStopwatch;
+
+impl Stopwatch for NoStopwatch {
+    fn start(&mut self) {}
+    fn elapsed(&mut self) -> u32 {
+        0
+    }
+}
+
+/// An `OutputPin` that does nothing, for boards without a user LED (QEMU).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoLed;
+
+impl embedded_hal::digital::ErrorType for NoLed {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_hal::digital::OutputPin for NoLed {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}

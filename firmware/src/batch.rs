@@ -1,0 +1,230 @@
+//! Batch mode: classify a stream of raw images and write every logit back, timing each
+//! inference. On QEMU both streams are semihosting files (about 30 times faster than the
+//! emulated UART), which is how the whole test set is checked against the host.
+//!
+//! Output file layout (all integers little-endian):
+//!
+//! ```text
+//! header  = "FWBATCH1" (8 bytes) | model_id u64 | classes u32 | record_len u32
+//! record  = class u8 | logits i32 x classes | cycles u32        (record_len = 5 + 4 * classes)
+//! ```
+//!
+//! One record per input image, in input order. The input is `N * 784` bytes of raw pixels.
+
+use embedded_io::{Read, Write};
+use model_format::{Model, INPUT, MAX_CLASSES};
+
+use crate::Stopwatch;
+
+/// First bytes of a batch output file.
+pub const MAGIC: [u8; 8] = *b"FWBATCH1";
+/// Length of the output header.
+pub const HEADER_LEN: usize = 24;
+/// Images read (and records written) per I/O call: fewer semihosting traps.
+pub const CHUNK_IMAGES: usize = 16;
+/// The longest record (16 classes).
+pub const MAX_RECORD: usize = record_len(MAX_CLASSES);
+
+/// Bytes of one output record for a model with `classes` outputs.
+pub const fn record_len(classes: usize) -> usize {
+    1 + 4 * classes + 4
+}
+
+/// Totals of one batch run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Images classified.
+    pub images: u32,
+    /// Sum of the per-inference counter readings.
+    pub cycles_total: u64,
+    /// Smallest per-inference reading (0 when no image).
+    pub cycles_min: u32,
+    /// Largest per-inference reading.
+    pub cycles_max: u32,
+}
+
+/// Why a batch run stopped early.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BatchError<R, W> {
+    /// Reading the images failed.
+    Read(R),
+    /// Writing the results failed.
+    Write(W),
+    /// The input ended inside an image: its length is not a multiple of 784.
+    PartialImage {
+        /// Bytes of the incomplete last image.
+        bytes: usize,
+    },
+}
+
+/// Buffers for [`run`], kept out of the stack so a board can place them in `.bss`.
+pub struct Buffers {
+    images: [u8; CHUNK_IMAGES * INPUT],
+    records: [u8; CHUNK_IMAGES * MAX_RECORD],
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Buffers {
+    /// Zeroed buffers.
+    pub const fn new() -> Self {
+        Self {
+            images: [0; CHUNK_IMAGES * INPUT],
+            records: [0; CHUNK_IMAGES * MAX_RECORD],
+        }
+    }
+}
+
+/// Fill `buf` from `r` until it is full or the input ends; returns the bytes read.
+fn fill<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<usize, R::Error> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        match r.read(rest)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Classify every image of `images`, writing the header and one record per image to `out`.
+pub fn run<R: Read, W: Write, S: Stopwatch>(
+    model: &Model<'_>,
+    images: &mut R,
+    out: &mut W,
+    stopwatch: &mut S,
+    buffers: &mut Buffers,
+) -> Result<Summary, BatchError<R::Error, W::Error>> {
+    let classes = model.dims().classes.min(MAX_CLASSES);
+    let rec_len = record_len(classes);
+    let mut header = [0u8; HEADER_LEN];
+    header[..8].copy_from_slice(&MAGIC);
+    header[8..16].copy_from_slice(&model.model_id().to_le_bytes());
+    header[16..20].copy_from_slice(&(classes as u32).to_le_bytes());
+    header[20..24].copy_from_slice(&(rec_len as u32).to_le_bytes());
+    out.write_all(&header).map_err(BatchError::Write)?;
+
+    let mut summary = Summary::default();
+    loop {
+        let got = fill(images, &mut buffers.images).map_err(BatchError::Read)?;
+        if got % INPUT != 0 {
+            return Err(BatchError::PartialImage { bytes: got % INPUT });
+        }
+        let mut used = 0;
+        for (image, record) in buffers.images[..got]
+            .chunks_exact(INPUT)
+            .zip(buffers.records.chunks_exact_mut(rec_len))
+        {
+            let Ok(image) = <&[u8; INPUT]>::try_from(image) else {
+                continue; // chunks_exact yields exactly INPUT bytes
+            };
+            stopwatch.start();
+            let prediction = model.infer(image);
+            let cycles = stopwatch.elapsed();
+
+            record[0] = prediction.class;
+            for (dst, logit) in record[1..].chunks_exact_mut(4).zip(prediction.logits()) {
+                dst.copy_from_slice(&logit.to_le_bytes());
+            }
+            record[rec_len - 4..].copy_from_slice(&cycles.to_le_bytes());
+            used += rec_len;
+
+            summary.cycles_min = if summary.images == 0 {
+                cycles
+            } else {
+                summary.cycles_min.min(cycles)
+            };
+            summary.cycles_max = summary.cycles_max.max(cycles);
+            summary.cycles_total += u64::from(cycles);
+            summary.images += 1;
+        }
+        out.write_all(&buffers.records[..used])
+            .map_err(BatchError::Write)?;
+        if got < buffers.images.len() {
+            out.flush().map_err(BatchError::Write)?;
+            return Ok(summary);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{tiny_model, FakeIo, TickingStopwatch};
+
+    fn images(n: usize) -> Vec<u8> {
+        (0..n * INPUT).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn every_record_matches_the_reference() {
+        let bytes = tiny_model(10, 7);
+        let model = Model::from_bytes(&bytes).unwrap();
+        // 37 images: two full chunks and a partial one.
+        let input = images(37);
+        let mut src = FakeIo::new(input.clone());
+        src.max_read = 1000; // reads that do not align with images
+        let mut out = FakeIo::new(Vec::new());
+        let mut sw = TickingStopwatch::default();
+        let mut buffers = Box::new(Buffers::new());
+        let summary = run(&model, &mut src, &mut out, &mut sw, &mut buffers).unwrap();
+        assert_eq!(summary.images, 37);
+        assert_eq!((summary.cycles_min, summary.cycles_max), (1, 1));
+        assert_eq!(summary.cycles_total, 37);
+
+        let out = out.output;
+        assert_eq!(&out[..8], &MAGIC);
+        assert_eq!(out[8..16], model.model_id().to_le_bytes());
+        assert_eq!(out[16..20], 10u32.to_le_bytes());
+        let rec = record_len(10);
+        assert_eq!(out[20..24], (rec as u32).to_le_bytes());
+        assert_eq!(out.len(), HEADER_LEN + 37 * rec);
+        for (k, (img, r)) in input
+            .chunks_exact(INPUT)
+            .zip(out[HEADER_LEN..].chunks_exact(rec))
+            .enumerate()
+        {
+            let want = model.infer(img.try_into().unwrap());
+            assert_eq!(r[0], want.class, "image {k}");
+            let logits: Vec<i32> = r[1..rec - 4]
+                .chunks_exact(4)
+                .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            assert_eq!(logits, want.logits(), "image {k}");
+        }
+    }
+
+    #[test]
+    fn exact_multiple_of_the_chunk_and_empty_input() {
+        let bytes = tiny_model(4, 8);
+        let model = Model::from_bytes(&bytes).unwrap();
+        for n in [0, CHUNK_IMAGES, 2 * CHUNK_IMAGES] {
+            let mut src = FakeIo::new(images(n));
+            let mut out = FakeIo::new(Vec::new());
+            let mut buffers = Box::new(Buffers::new());
+            let s = run(&model, &mut src, &mut out, &mut crate::NoStopwatch, &mut buffers)
+                .unwrap();
+            assert_eq!(s.images as usize, n);
+            assert_eq!(out.output.len(), HEADER_LEN + n * record_len(10));
+        }
+    }
+
+    #[test]
+    fn partial_image_is_an_error() {
+        let bytes = tiny_model(4, 9);
+        let model = Model::from_bytes(&bytes).unwrap();
+        let mut input = images(3);
+        input.truncate(3 * INPUT - 5);
+        let mut src = FakeIo::new(input);
+        let mut out = FakeIo::new(Vec::new());
+        let mut buffers = Box::new(Buffers::new());
+        assert_eq!(
+            run(&model, &mut src, &mut out, &mut crate::NoStopwatch, &mut buffers),
+            Err(BatchError::PartialImage { bytes: INPUT - 5 })
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! Firmware entry point. On Cortex-M the board layer (`firmware::board`) takes over; built for
+//! the host (e.g. by `cargo test --workspace`) this binary only explains how to build it.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+
+#[cfg(target_os = "none")]
+mod embedded {
+    /// The model, embedded at build time (`build.rs` copies `data/model.postcard`, or the file
+    /// named by `FIRMWARE_MODEL`). Word alignment lets future kernels read it as words.
+    #[repr(C, align(4))]
+    struct Aligned<B: ?Sized>(B);
+
+    static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.bin")));
+
+    #[cortex_m_rt::entry]
+    fn main() -> ! {
+        firmware::board::run(&MODEL.0)
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!(
+        "the firmware runs on Cortex-M: build it with `cargo firmware` from the workspace root, \
+         or `cargo run` inside firmware/ (see firmware/README.md)"
+    );
+    std::process::exit(2);
+}
