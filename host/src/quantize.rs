@@ -1,1 +1,693 @@
-//! Float checkpoint -> int8 model file (owned by the model-format work).
+//! Float checkpoint -> int8 model file, and int8 evaluation with the shared kernel.
+//!
+//! The arithmetic the file must satisfy is in `model-format/FORMAT.md`; this module chooses
+//! the numbers:
+//! * fold `/255` and the mean image into layer 1 (the chip takes raw pixels);
+//! * layer 1: per-output-channel int8 weight scales;
+//! * hidden activations: u8 with a scale calibrated on training images. Several candidates
+//!   (per-tensor or per-channel, maximum or high percentile) are built into real model files
+//!   and run through the shared integer kernel; the one that agrees best with the float net
+//!   on the calibration images wins (measured, not guessed);
+//! * layer 2: int8 weights with one per-tensor scale, so integer logits compare directly.
+//!
+//! Everything here is deterministic (fixed summation orders, no threads in float code), so
+//! the same checkpoint and images always give the same bytes: `data/model.postcard` can be
+//! checked against `data/model.ckpt`.
+
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context};
+use model_format::{Dims, Model, ModelParams, INPUT, MAX_BIAS_ABS, MAX_CLASSES, MAX_HIDDEN};
+
+/// How many training images calibrate the activation scales: the first ones of the
+/// training split (never validation or test images).
+pub const CALIBRATION_IMAGES: usize = 10_000;
+
+/// Borrowed view of a float two-layer net in the checkpoint's conventions:
+/// `x = pixel/255 - mean_image`, `h = relu(x·W1 + b1)`, `scores = h·W2 + b2`,
+/// `w1[i*hidden + j]`, `w2[j*classes + k]`.
+#[derive(Debug, Clone, Copy)]
+pub struct FloatNet<'a> {
+    pub input: usize,
+    pub hidden: usize,
+    pub classes: usize,
+    pub w1: &'a [f32],
+    pub b1: &'a [f32],
+    pub w2: &'a [f32],
+    pub b2: &'a [f32],
+    pub mean_image: &'a [f32],
+}
+
+impl FloatNet<'_> {
+    /// Shapes within what the model format supports, lengths consistent, values finite.
+    pub fn check(&self) -> anyhow::Result<()> {
+        ensure!(
+            self.input == INPUT,
+            "input size {} (need {INPUT})",
+            self.input
+        );
+        ensure!(
+            (1..=MAX_HIDDEN).contains(&self.hidden),
+            "hidden size {} (the model format supports 1..={MAX_HIDDEN})",
+            self.hidden
+        );
+        ensure!(
+            (1..=MAX_CLASSES).contains(&self.classes),
+            "{} classes (the model format supports 1..={MAX_CLASSES})",
+            self.classes
+        );
+        let (i, h, c) = (self.input, self.hidden, self.classes);
+        for (name, len, want) in [
+            ("w1", self.w1.len(), i * h),
+            ("b1", self.b1.len(), h),
+            ("w2", self.w2.len(), h * c),
+            ("b2", self.b2.len(), c),
+            ("mean_image", self.mean_image.len(), i),
+        ] {
+            ensure!(
+                len == want,
+                "checkpoint {name} has {len} values, dims need {want}"
+            );
+        }
+        let all = [self.w1, self.b1, self.w2, self.b2, self.mean_image];
+        ensure!(
+            all.iter().all(|a| a.iter().all(|v| v.is_finite())),
+            "checkpoint contains NaN or infinite values"
+        );
+        Ok(())
+    }
+
+    /// Float class of one image, in the checkpoint's formulation (f32, fixed order).
+    /// Only for a net that passed [`FloatNet::check`].
+    fn predict(&self, pixels: &[u8]) -> usize {
+        let mut h = self.b1.to_vec();
+        for (i, (&p, &m)) in pixels.iter().zip(self.mean_image).enumerate() {
+            let x = f32::from(p) / 255.0 - m;
+            let row = &self.w1[i * self.hidden..(i + 1) * self.hidden];
+            for (hj, &w) in h.iter_mut().zip(row) {
+                *hj += x * w;
+            }
+        }
+        let mut scores = self.b2.to_vec();
+        for (j, &hj) in h.iter().enumerate() {
+            let hj = hj.max(0.0);
+            if hj > 0.0 {
+                let row = &self.w2[j * self.classes..(j + 1) * self.classes];
+                for (s, &w) in scores.iter_mut().zip(row) {
+                    *s += hj * w;
+                }
+            }
+        }
+        argmax_f32(&scores)
+    }
+}
+
+fn argmax_f32(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (k, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+/// How the hidden activation scale is chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ActivationScale {
+    /// One scale for all hidden units: this quantile of all positive pre-activations.
+    PerTensor { quantile: f64 },
+    /// One scale per hidden unit: this quantile of the unit's positive pre-activations.
+    PerChannel { quantile: f64 },
+}
+
+impl std::fmt::Display for ActivationScale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, q) = match *self {
+            ActivationScale::PerTensor { quantile } => ("per-tensor", quantile),
+            ActivationScale::PerChannel { quantile } => ("per-channel", quantile),
+        };
+        if q >= 1.0 {
+            write!(f, "{kind} max")
+        } else {
+            write!(f, "{kind} p{}", q * 100.0)
+        }
+    }
+}
+
+/// The candidates, in order of preference on equal agreement.
+pub const CANDIDATES: [ActivationScale; 8] = [
+    ActivationScale::PerTensor { quantile: 1.0 },
+    ActivationScale::PerTensor { quantile: 0.9999 },
+    ActivationScale::PerTensor { quantile: 0.999 },
+    ActivationScale::PerTensor { quantile: 0.99 },
+    ActivationScale::PerChannel { quantile: 1.0 },
+    ActivationScale::PerChannel { quantile: 0.9999 },
+    ActivationScale::PerChannel { quantile: 0.999 },
+    ActivationScale::PerChannel { quantile: 0.99 },
+];
+
+/// One calibration candidate and how it did.
+#[derive(Debug, Clone)]
+pub struct CandidateResult {
+    pub scale: ActivationScale,
+    /// Calibration images where the int8 class equals the float class.
+    pub agree: usize,
+}
+
+/// The chosen file and the measurements behind the choice.
+#[derive(Debug, Clone)]
+pub struct Quantized {
+    pub bytes: Vec<u8>,
+    pub chosen: ActivationScale,
+    pub candidates: Vec<CandidateResult>,
+    pub calibration_images: usize,
+}
+
+/// Quantise a checkpoint; `calib_images` are raw training pixels, `n * 784` bytes
+/// (use [`calibration_images`] for the standard subset). Returns the model file bytes.
+pub fn quantize(
+    ckpt: &crate::checkpoint::Checkpoint,
+    calib_images: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    Ok(quantize_net(&float_net(ckpt), calib_images)?.bytes)
+}
+
+/// The view of a checkpoint that the quantiser works on.
+pub fn float_net(ckpt: &crate::checkpoint::Checkpoint) -> FloatNet<'_> {
+    FloatNet {
+        input: ckpt.input,
+        hidden: ckpt.hidden,
+        classes: ckpt.classes,
+        w1: &ckpt.w1,
+        b1: &ckpt.b1,
+        w2: &ckpt.w2,
+        b2: &ckpt.b2,
+        mean_image: &ckpt.mean_image,
+    }
+}
+
+/// The standard calibration subset: the first [`CALIBRATION_IMAGES`] images of the training
+/// set (all of them if there are fewer). Everyone who writes a model file (the default
+/// training run, `host quantize`, the parity test) uses this, so the bytes agree.
+pub fn calibration_images(train_images: &[u8]) -> &[u8] {
+    &train_images[..train_images.len().min(CALIBRATION_IMAGES * INPUT)]
+}
+
+/// Quantise with full measurements (see the module docs for the method).
+pub fn quantize_net(net: &FloatNet<'_>, calib_images: &[u8]) -> anyhow::Result<Quantized> {
+    net.check()?;
+    ensure!(
+        !calib_images.is_empty() && calib_images.len().is_multiple_of(INPUT),
+        "calibration data must be a non-empty whole number of {INPUT}-byte images, got {} bytes",
+        calib_images.len()
+    );
+    let layer1 = Layer1::fold_and_quantize(net);
+    let pre = layer1.pre_activations(calib_images);
+    let float_classes: Vec<usize> = calib_images
+        .chunks_exact(INPUT)
+        .map(|px| net.predict(px))
+        .collect();
+
+    let mut best: Option<(usize, Vec<u8>)> = None;
+    let mut candidates = Vec::with_capacity(CANDIDATES.len());
+    for scale in CANDIDATES {
+        let act = activation_scales(scale, &pre, net.hidden);
+        let params = layer1.with_layer2(net, &act)?;
+        let bytes = params
+            .encode()
+            .with_context(|| format!("encoding the {scale} candidate"))?;
+        let model = Model::from_bytes(&bytes).context("decoding our own file")?;
+        let agree = calib_images
+            .chunks_exact(INPUT)
+            .zip(&float_classes)
+            .filter(|(px, &c)| usize::from(model.infer(as_image(px)).class) == c)
+            .count();
+        candidates.push(CandidateResult { scale, agree });
+        if best.as_ref().is_none_or(|(a, _)| agree > *a) {
+            best = Some((agree, bytes));
+        }
+    }
+    let (best_agree, bytes) = best.context("no candidates")?;
+    let chosen = candidates
+        .iter()
+        .find(|c| c.agree == best_agree)
+        .map(|c| c.scale)
+        .context("no candidates")?;
+    Ok(Quantized {
+        bytes,
+        chosen,
+        candidates,
+        calibration_images: float_classes.len(),
+    })
+}
+
+fn as_image(px: &[u8]) -> &[u8; INPUT] {
+    px.try_into()
+        .expect("chunks_exact(INPUT) yields INPUT bytes")
+}
+
+/// Layer 1 after folding and per-channel quantisation.
+struct Layer1 {
+    hidden: usize,
+    /// Hidden-major int8 weights, `w[j*INPUT + i]`.
+    w: Vec<i8>,
+    b: Vec<i32>,
+    /// Per-channel weight scale: float pre-activation = accumulator * scale.
+    scale: Vec<f64>,
+}
+
+impl Layer1 {
+    fn fold_and_quantize(net: &FloatNet<'_>) -> Layer1 {
+        let h = net.hidden;
+        let mut w = Vec::with_capacity(h * INPUT);
+        let mut b = Vec::with_capacity(h);
+        let mut scale = Vec::with_capacity(h);
+        for j in 0..h {
+            // x = p/255 - mean: weights on raw pixels are W1/255, the mean moves to the bias.
+            let col: Vec<f64> = (0..INPUT)
+                .map(|i| f64::from(net.w1[i * h + j]) / 255.0)
+                .collect();
+            let bias = f64::from(net.b1[j])
+                - (0..INPUT)
+                    .map(|i| f64::from(net.mean_image[i]) * f64::from(net.w1[i * h + j]))
+                    .sum::<f64>();
+            let max_abs = col.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            // The weights decide the scale; the bias only raises it where it would not fit
+            // the format's +-2^30, and a dead channel gets an arbitrary positive scale.
+            let s = (max_abs / 127.0)
+                .max(bias.abs() / f64::from(MAX_BIAS_ABS - 1))
+                .max(f64::MIN_POSITIVE * 1e10);
+            w.extend(
+                col.iter()
+                    .map(|v| (v / s).round().clamp(-127.0, 127.0) as i8),
+            );
+            b.push(round_bias(bias / s));
+            scale.push(s);
+        }
+        Layer1 {
+            hidden: h,
+            w,
+            b,
+            scale,
+        }
+    }
+
+    /// Float pre-activations `acc * scale` of every calibration image, image-major
+    /// (`pre[n*hidden + j]`), from the exact integer accumulators of the int8 weights.
+    fn pre_activations(&self, images: &[u8]) -> Vec<f32> {
+        let h = self.hidden;
+        // Input-major copy so each nonzero pixel adds one contiguous row (MNIST is ~80% zeros).
+        let mut wt = vec![0i32; INPUT * h];
+        for j in 0..h {
+            for i in 0..INPUT {
+                wt[i * h + j] = i32::from(self.w[j * INPUT + i]);
+            }
+        }
+        let mut out = Vec::with_capacity(images.len() / INPUT * h);
+        let mut acc = vec![0i32; h];
+        for px in images.chunks_exact(INPUT) {
+            acc.copy_from_slice(&self.b);
+            for (i, &p) in px.iter().enumerate() {
+                if p != 0 {
+                    let p = i32::from(p);
+                    for (a, &w) in acc.iter_mut().zip(&wt[i * h..(i + 1) * h]) {
+                        *a += w * p;
+                    }
+                }
+            }
+            out.extend(
+                acc.iter()
+                    .zip(&self.scale)
+                    .map(|(&a, &s)| (f64::from(a) * s) as f32),
+            );
+        }
+        out
+    }
+
+    /// Complete the integer model for hidden activation scales `act` (float per u8 step).
+    fn with_layer2(&self, net: &FloatNet<'_>, act: &[f64]) -> anyhow::Result<ModelParams> {
+        let (h, c) = (net.hidden, net.classes);
+        // A unit whose calibrated step is tiny next to its weight scale saturates anyway;
+        // bounding the ratio keeps the multiplier representable (< 2^30).
+        let act: Vec<f64> = act
+            .iter()
+            .zip(&self.scale)
+            .map(|(&a, &s)| a.max(s / f64::from(1u32 << 29)))
+            .collect();
+        let mut multiplier = Vec::with_capacity(h);
+        let mut shift = Vec::with_capacity(h);
+        for (&s, &a) in self.scale.iter().zip(&act) {
+            let (m, sh) = fixed_point(s / a)?;
+            multiplier.push(m);
+            shift.push(sh);
+        }
+        // Layer 2 sees h in units of act[j]: fold those into W2, then one scale for all.
+        let w2f: Vec<f64> = (0..c * h)
+            .map(|kj| {
+                let (k, j) = (kj / h, kj % h);
+                act[j] * f64::from(net.w2[j * c + k])
+            })
+            .collect();
+        let max_w = w2f.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let max_b = net
+            .b2
+            .iter()
+            .fold(0.0f64, |m, &v| m.max(f64::from(v).abs()));
+        let mut s2 = (max_w / 127.0).max(max_b / f64::from(MAX_BIAS_ABS - 1));
+        if s2 == 0.0 || !s2.is_finite() || s2 as f32 == 0.0 {
+            s2 = 1.0; // an all-zero layer: any scale represents it exactly
+        }
+        let w2 = w2f
+            .iter()
+            .map(|v| (v / s2).round().clamp(-127.0, 127.0) as i8)
+            .collect();
+        let b2 = net
+            .b2
+            .iter()
+            .map(|&b| round_bias(f64::from(b) / s2))
+            .collect();
+        Ok(ModelParams {
+            dims: Dims {
+                input: INPUT,
+                hidden: h,
+                classes: c,
+            },
+            w1: self.w.clone(),
+            b1: self.b.clone(),
+            multiplier,
+            shift,
+            w2,
+            b2,
+            logit_scale: s2 as f32,
+        })
+    }
+}
+
+fn round_bias(v: f64) -> i32 {
+    v.round()
+        .clamp(-f64::from(MAX_BIAS_ABS), f64::from(MAX_BIAS_ABS)) as i32
+}
+
+/// `real ≈ multiplier * 2^-shift` with multiplier in [2^30, 2^31) and shift in 1..=62
+/// (fewer multiplier bits only when the shift would exceed 62, i.e. for tiny `real`).
+pub fn fixed_point(real: f64) -> anyhow::Result<(i32, u8)> {
+    if !(real.is_finite() && real > 0.0) {
+        bail!("requantisation multiplier {real} is not a positive number");
+    }
+    let mut shift = 30 - real.log2().floor() as i64;
+    // log2 may be off by one near powers of two: settle so real * 2^shift is in [2^30, 2^31).
+    while real * 2f64.powi(shift as i32) >= 2f64.powi(31) {
+        shift -= 1;
+    }
+    while real * 2f64.powi(shift as i32) < 2f64.powi(30) {
+        shift += 1;
+    }
+    if shift < 1 {
+        bail!("requantisation multiplier {real} is too large for the format");
+    }
+    let shift = shift.min(62);
+    let mut m = (real * 2f64.powi(shift as i32)).round();
+    let mut shift = shift as u8;
+    if m >= 2f64.powi(31) {
+        // Rounded up to 2^31: halve (exactly representable) and shift one less.
+        m /= 2.0;
+        shift -= 1;
+    }
+    Ok((m as i32, shift))
+}
+
+/// Float value of one u8 hidden step per hidden unit, for a candidate.
+fn activation_scales(how: ActivationScale, pre: &[f32], hidden: usize) -> Vec<f64> {
+    let tensor = |q: f64| {
+        let positive: Vec<f32> = pre.iter().copied().filter(|&v| v > 0.0).collect();
+        quantile(positive, q).map_or(1.0, |v| f64::from(v) / 255.0)
+    };
+    match how {
+        ActivationScale::PerTensor { quantile } => vec![tensor(quantile); hidden],
+        ActivationScale::PerChannel { quantile: q } => {
+            let fallback = tensor(1.0); // units never active in calibration
+            (0..hidden)
+                .map(|j| {
+                    let positive: Vec<f32> = pre
+                        .iter()
+                        .skip(j)
+                        .step_by(hidden)
+                        .copied()
+                        .filter(|&v| v > 0.0)
+                        .collect();
+                    quantile(positive, q).map_or(fallback, |v| f64::from(v) / 255.0)
+                })
+                .collect()
+        }
+    }
+}
+
+/// The value below which a fraction `q` of `values` lies (nearest rank), `None` if empty.
+fn quantile(mut values: Vec<f32>, q: f64) -> Option<f32> {
+    if values.is_empty() {
+        return None;
+    }
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    let (_, v, _) = values.select_nth_unstable_by(rank - 1, f32::total_cmp);
+    Some(*v)
+}
+
+/// Result of running the int8 model over a labelled set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Int8Eval {
+    pub correct: usize,
+    pub images: usize,
+    /// `correct / images` (0 when there are no images).
+    pub accuracy: f64,
+    pub model_id: u64,
+    /// Wall time of the inference loop.
+    pub seconds: f64,
+}
+
+/// Classify every image with the shared integer kernel, single thread. `images` holds
+/// `n * 784` raw pixels and `labels` n labels; if the counts disagree only the common prefix
+/// is evaluated (and `images` says how many).
+pub fn evaluate_int8(model: &Model<'_>, images: &[u8], labels: &[u8]) -> Int8Eval {
+    let start = Instant::now();
+    let mut n = 0;
+    let mut correct = 0;
+    for (px, &label) in images.chunks_exact(INPUT).zip(labels) {
+        n += 1;
+        if model.infer(as_image(px)).class == label {
+            correct += 1;
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Int8Eval {
+        correct,
+        images: n,
+        accuracy: if n == 0 {
+            0.0
+        } else {
+            correct as f64 / n as f64
+        },
+        model_id: model.model_id(),
+        seconds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::NumpyRng;
+
+    /// A random float net (weights ~ N(0, std)) with a nonzero mean image.
+    struct OwnedNet {
+        hidden: usize,
+        w1: Vec<f32>,
+        b1: Vec<f32>,
+        w2: Vec<f32>,
+        b2: Vec<f32>,
+        mean: Vec<f32>,
+    }
+
+    impl OwnedNet {
+        fn random(hidden: usize, seed: u32) -> Self {
+            let mut rng = NumpyRng::new(seed);
+            let mut v = |n: usize, std: f64| -> Vec<f32> {
+                (0..n).map(|_| (rng.randn() * std) as f32).collect()
+            };
+            OwnedNet {
+                hidden,
+                w1: v(INPUT * hidden, 0.05),
+                b1: v(hidden, 0.1),
+                w2: v(hidden * 10, 0.3),
+                b2: v(10, 0.1),
+                mean: (0..INPUT).map(|i| ((i % 28) as f32 / 28.0) * 0.3).collect(),
+            }
+        }
+        fn view(&self) -> FloatNet<'_> {
+            FloatNet {
+                input: INPUT,
+                hidden: self.hidden,
+                classes: 10,
+                w1: &self.w1,
+                b1: &self.b1,
+                w2: &self.w2,
+                b2: &self.b2,
+                mean_image: &self.mean,
+            }
+        }
+    }
+
+    /// MNIST-like images: mostly zero, some bright strokes.
+    fn images(n: usize, seed: u32) -> Vec<u8> {
+        let mut rng = NumpyRng::new(seed);
+        (0..n * INPUT)
+            .map(|_| match rng.randint(10) {
+                0..=6 => 0,
+                7 => rng.randint(256) as u8,
+                _ => 255,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn int8_tracks_a_random_float_net() {
+        let net = OwnedNet::random(48, 1);
+        let calib = images(600, 2);
+        let q = quantize_net(&net.view(), &calib).unwrap();
+        assert_eq!(q.candidates.len(), CANDIDATES.len());
+        let model = Model::from_bytes(&q.bytes).unwrap();
+        assert_eq!(model.dims().hidden, 48);
+        // Held-out images: classes agree, and dequantised logits follow the float scores.
+        let test = images(400, 3);
+        let mut agree = 0;
+        let (mut err_sum, mut err_n) = (0f32, 0);
+        for px in test.chunks_exact(INPUT) {
+            let p = model.infer(as_image(px));
+            if usize::from(p.class) == net.view().predict(px) {
+                agree += 1;
+            }
+            let float = float_scores(&net.view(), px);
+            let spread = float.iter().fold(0f32, |m, v| m.max(v.abs()));
+            for (l, f) in p.logits().iter().zip(&float) {
+                err_sum += (*l as f32 * model.logit_scale() - f).abs() / spread;
+                err_n += 1;
+            }
+        }
+        assert!(agree >= 390, "int8 agrees with float on {agree}/400");
+        let mean_err = err_sum / err_n as f32;
+        assert!(mean_err < 0.01, "mean relative logit error {mean_err}");
+    }
+
+    fn float_scores(net: &FloatNet<'_>, px: &[u8]) -> Vec<f32> {
+        let h: Vec<f32> = (0..net.hidden)
+            .map(|j| {
+                let z: f32 = (0..INPUT)
+                    .map(|i| {
+                        (f32::from(px[i]) / 255.0 - net.mean_image[i]) * net.w1[i * net.hidden + j]
+                    })
+                    .sum();
+                (z + net.b1[j]).max(0.0)
+            })
+            .collect();
+        (0..net.classes)
+            .map(|k| {
+                net.b2[k]
+                    + (0..net.hidden)
+                        .map(|j| h[j] * net.w2[j * net.classes + k])
+                        .sum::<f32>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_inputs_give_the_same_bytes() {
+        let net = OwnedNet::random(20, 5);
+        let calib = images(200, 6);
+        let a = quantize_net(&net.view(), &calib).unwrap();
+        let b = quantize_net(&net.view(), &calib).unwrap();
+        assert_eq!(a.bytes, b.bytes);
+    }
+
+    #[test]
+    fn the_best_candidate_is_chosen() {
+        let net = OwnedNet::random(24, 7);
+        let q = quantize_net(&net.view(), &images(300, 8)).unwrap();
+        let best = q.candidates.iter().map(|c| c.agree).max().unwrap();
+        let first_best = q.candidates.iter().find(|c| c.agree == best).unwrap();
+        assert_eq!(q.chosen, first_best.scale);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let net = OwnedNet::random(8, 9);
+        let calib = images(10, 10);
+        assert!(quantize_net(&net.view(), &calib[..INPUT * 3 - 1]).is_err());
+        assert!(quantize_net(&net.view(), &[]).is_err());
+        let mut bad = OwnedNet::random(8, 9);
+        bad.w1[5] = f32::NAN;
+        assert!(quantize_net(&bad.view(), &calib).is_err());
+        let mut short = net.view();
+        short.b1 = &net.b1[..7];
+        assert!(quantize_net(&short, &calib).is_err());
+        let mut wide = net.view();
+        wide.hidden = MAX_HIDDEN + 1;
+        assert!(quantize_net(&wide, &calib).is_err());
+    }
+
+    #[test]
+    fn dead_and_zero_units_still_make_a_valid_file() {
+        let mut net = OwnedNet::random(8, 11);
+        net.w1.iter_mut().skip(3).step_by(8).for_each(|w| *w = 0.0); // unit 3: no weights
+        net.b1[5] = -1e6; // unit 5: never active
+        net.w2.fill(0.0); // layer 2 all zero
+        let q = quantize_net(&net.view(), &images(50, 12)).unwrap();
+        Model::from_bytes(&q.bytes).unwrap();
+    }
+
+    #[test]
+    fn evaluate_counts_correct_labels() {
+        let net = OwnedNet::random(16, 13);
+        let imgs = images(50, 14);
+        let q = quantize_net(&net.view(), &imgs).unwrap();
+        let model = Model::from_bytes(&q.bytes).unwrap();
+        let labels: Vec<u8> = imgs
+            .chunks_exact(INPUT)
+            .map(|px| model.infer(as_image(px)).class)
+            .collect();
+        let e = evaluate_int8(&model, &imgs, &labels);
+        assert_eq!((e.correct, e.images, e.accuracy), (50, 50, 1.0));
+        let wrong: Vec<u8> = labels.iter().map(|l| (l + 1) % 10).collect();
+        assert_eq!(evaluate_int8(&model, &imgs, &wrong).correct, 0);
+        // Mismatched counts evaluate the common prefix.
+        assert_eq!(evaluate_int8(&model, &imgs, &labels[..20]).images, 20);
+        assert_eq!(e.model_id, model.model_id());
+    }
+
+    #[test]
+    fn fixed_point_is_accurate_and_in_range() {
+        for real in [1e-9, 3.7e-6, 0.001234, 0.5, 1.0, 2.0, 1234.5, 1e8] {
+            let (m, s) = fixed_point(real).unwrap();
+            assert!((1..=62).contains(&s), "{real}: shift {s}");
+            let back = f64::from(m) / 2f64.powi(i32::from(s));
+            assert!(((back - real) / real).abs() < 1e-9, "{real} -> {m} >> {s}");
+            if s < 62 {
+                assert!(m >= 1 << 30, "{real}: multiplier {m} not normalised");
+            }
+        }
+        // Tiny values lose precision gracefully instead of failing.
+        let (m, s) = fixed_point(1e-15).unwrap();
+        assert_eq!(s, 62);
+        assert!(m > 0);
+        assert!(fixed_point(0.0).is_err());
+        assert!(fixed_point(f64::NAN).is_err());
+        assert!(fixed_point(2f64.powi(31)).is_err());
+    }
+
+    #[test]
+    fn quantile_is_nearest_rank() {
+        let v: Vec<f32> = (1..=1000).map(|i| i as f32).collect();
+        assert_eq!(quantile(v.clone(), 1.0), Some(1000.0));
+        assert_eq!(quantile(v.clone(), 0.999), Some(999.0));
+        assert_eq!(quantile(v.clone(), 0.5), Some(500.0));
+        assert_eq!(quantile(Vec::new(), 0.5), None);
+    }
+}
