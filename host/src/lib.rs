@@ -1,6 +1,7 @@
 //! Host side of the toolkit: MNIST loading, the numpy-compatible RNG, the
 //! two-layer net and its trainer, quantisation/export and the device clients.
 
+pub mod analysis_cli;
 pub mod checkpoint;
 pub mod device_cli;
 pub mod gradcheck;

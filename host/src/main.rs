@@ -41,6 +41,8 @@ enum Command {
     Model(host::model_cli::ModelCommand),
     #[command(flatten)]
     Device(host::device_cli::DeviceCommand),
+    #[command(flatten)]
+    Analysis(host::analysis_cli::AnalysisCommand),
 }
 
 #[derive(Args, Debug, Default)]
@@ -253,5 +255,6 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Eval(a)) => cmd_eval(a),
         Some(Command::Model(c)) => host::model_cli::run(c),
         Some(Command::Device(c)) => host::device_cli::run(c),
+        Some(Command::Analysis(c)) => host::analysis_cli::run(c),
     }
 }
