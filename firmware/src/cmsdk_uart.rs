@@ -145,7 +145,6 @@ mod tests {
         assert_eq!(buf, [0xAA; 3]);
         uart.write_all(b"hi").unwrap();
         uart.flush().unwrap();
-        drop(uart);
         assert_eq!(fake.baud_div, 16, "BAUDDIV is clamped to its minimum");
         assert_eq!(fake.ctrl, CTRL_TX_EN | CTRL_RX_EN);
         assert_eq!(fake.data, u32::from(b'i'));

@@ -200,7 +200,10 @@ impl fmt::Display for ErrorReply {
                 "frame CRC mismatch (received {received:#010x}, computed {computed:#010x})"
             ),
             ErrorReply::Oversized { max } => write!(f, "frame longer than {max} bytes"),
-            ErrorReply::UnsupportedVersion { received, supported } => write!(
+            ErrorReply::UnsupportedVersion {
+                received,
+                supported,
+            } => write!(
                 f,
                 "protocol version {received} not supported (device speaks {supported})"
             ),
@@ -401,6 +404,16 @@ mod tests {
     }
 
     #[test]
+    fn info_request_matches_the_example_in_protocol_md() {
+        let req = Request {
+            version: PROTOCOL_VERSION,
+            body: RequestBody::Info,
+        };
+        let (buf, n) = frame_of(&req);
+        assert_eq!(&buf[..n], &[0x02, 0x01, 0x05, 0xbe, 0x23, 0xc2, 0x58, 0x00]);
+    }
+
+    #[test]
     fn flipped_byte_is_a_crc_error() {
         let req = Request {
             version: PROTOCOL_VERSION,
@@ -472,7 +485,9 @@ mod tests {
     #[test]
     fn responses_round_trip() {
         let mut logits = Vec::new();
-        logits.extend_from_slice(&[-5, 0, 123_456, i32::MIN]).unwrap();
+        logits
+            .extend_from_slice(&[-5, 0, 123_456, i32::MIN])
+            .unwrap();
         let bodies = [
             ResponseBody::Classified(Classification {
                 class: 2,

@@ -122,7 +122,11 @@ fn report_boot(out: &mut Console, device: &Device<'_>) {
 }
 
 fn serve(device: &Device<'_>, stopwatch: SysTickStopwatch, out: &mut Console) -> ! {
-    let _ = writeln!(out, "serve: protocol v{} on UART0", crate::protocol::PROTOCOL_VERSION);
+    let _ = writeln!(
+        out,
+        "serve: protocol v{} on UART0",
+        crate::protocol::PROTOCOL_VERSION
+    );
     // SAFETY: UART0 is used by nothing else in this program.
     let mut uart = unsafe { CmsdkUart::new(MPS2_UART0, 16) };
     let mut server = Server::new(device, stopwatch, NoLed);
@@ -140,7 +144,10 @@ fn self_test(device: &Device<'_>, stopwatch: &mut SysTickStopwatch, out: &mut Co
     let striped: [u8; INPUT] = core::array::from_fn(|i| if i % 28 < 14 { 255 } else { 0 });
     for (name, image) in [("blank", &blank), ("striped", &striped)] {
         let (class, cost) = timed(model, image, stopwatch);
-        let _ = writeln!(out, "check: {name} image -> class {class}, {cost} instructions");
+        let _ = writeln!(
+            out,
+            "check: {name} image -> class {class}, {cost} instructions"
+        );
     }
     let _ = writeln!(out, "check: stack_high_water={}", stack::high_water());
     EXIT_OK
@@ -191,7 +198,10 @@ fn run_batch(
             EXIT_OK
         }
         Err(BatchError::PartialImage { bytes }) => {
-            let _ = writeln!(out, "batch: input ends inside an image ({bytes} stray bytes)");
+            let _ = writeln!(
+                out,
+                "batch: input ends inside an image ({bytes} stray bytes)"
+            );
             EXIT_IO
         }
         Err(BatchError::Read(_)) => {
