@@ -6,6 +6,7 @@ use serde_json::json;
 
 use host::checkpoint::Checkpoint;
 use host::mnist::{self, Dataset, CLASSES, PIXELS};
+use host::optim::{Optimizer, Schedule};
 use host::presets::Preset;
 use host::{toy, train_cmd, with_hidden};
 
@@ -22,7 +23,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train on MNIST and write a run folder (checkpoint, metrics.json).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// The homework's toy checks (scores, loss, gradient check, toy training) beside its numbers.
     Toy {
         /// Print one JSON object as the last line.
@@ -78,6 +79,29 @@ struct TrainArgs {
     /// Std of the initial weights.
     #[arg(long)]
     init_std: Option<f64>,
+    /// Optimiser: sgd (momentum, the homework's) or adamw.
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerArg>,
+    /// AdamW's decoupled weight decay.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Cosine learning-rate schedule (with --warmup iterations) instead of per-epoch decay.
+    #[arg(long)]
+    cosine: bool,
+    #[arg(long, requires = "cosine")]
+    warmup: Option<usize>,
+    /// Dropout probability on the input pixels.
+    #[arg(long)]
+    dropout_input: Option<f64>,
+    /// Dropout probability on the hidden units.
+    #[arg(long)]
+    dropout_hidden: Option<f64>,
+    /// Random affine distortions: max rotation (degrees), scale (fraction), shift (pixels), e.g. 10,0.1,2.
+    #[arg(long, value_parser = parse_affine)]
+    augment: Option<host::augment::Affine>,
+    /// Turn the preset's augmentation off.
+    #[arg(long, conflicts_with = "augment")]
+    no_augment: bool,
     /// Run folder (default runs/<date>-<time>-h<hidden>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -87,6 +111,27 @@ struct TrainArgs {
     /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum OptimizerArg {
+    Sgd,
+    Adamw,
+}
+
+fn parse_affine(s: &str) -> Result<host::augment::Affine, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|e| format!("{p:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [r, sc, sh] if r >= 0.0 && (0.0..1.0).contains(&sc) && sh >= 0.0 => Ok(host::augment::Affine {
+            max_rotation_deg: r,
+            max_scale: sc,
+            max_shift_px: sh,
+        }),
+        _ => Err("expected ROTATION_DEG,SCALE,SHIFT_PX with non-negative values and scale < 1, e.g. 10,0.1,2".into()),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -116,6 +161,38 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
     s.train.momentum = a.momentum.unwrap_or(s.train.momentum);
     s.seed = a.seed.unwrap_or(s.seed);
     s.init_std = a.init_std.unwrap_or(s.init_std);
+    let x = &mut s.extras;
+    match a.optimizer {
+        Some(OptimizerArg::Sgd) => x.optimizer = Optimizer::Sgd,
+        Some(OptimizerArg::Adamw) if !matches!(x.optimizer, Optimizer::AdamW { .. }) => {
+            x.optimizer = Optimizer::AdamW {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.01,
+            }
+        }
+        _ => {}
+    }
+    if let Some(wd) = a.weight_decay {
+        match &mut x.optimizer {
+            Optimizer::AdamW { weight_decay, .. } => *weight_decay = wd,
+            Optimizer::Sgd => {
+                anyhow::bail!("--weight-decay applies to --optimizer adamw (use --reg with sgd)")
+            }
+        }
+    }
+    if a.cosine {
+        x.schedule = Schedule::Cosine {
+            warmup_iters: a.warmup.unwrap_or(0),
+            min_ratio: 0.0,
+        };
+    }
+    x.dropout_input = a.dropout_input.unwrap_or(x.dropout_input);
+    x.dropout_hidden = a.dropout_hidden.unwrap_or(x.dropout_hidden);
+    if a.augment.is_some() || a.no_augment {
+        x.augment = a.augment;
+    }
 
     println!(
         "training 784-{}-10 on {} (lr {}, decay {}, momentum {}, reg {}, batch {}, {}, seed {})",
@@ -132,6 +209,9 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
         },
         s.seed
     );
+    if s.extras != host::train::Extras::default() {
+        println!("  extras: {}", serde_json::to_string(&s.extras)?);
+    }
     let r = train_cmd::run(&s, &a.data, a.out, false)?;
     println!(
         "validation accuracy {:.4}, test accuracy {:.4} ({} iterations, {:.1} s training, {:.1} s loading)",
@@ -249,7 +329,7 @@ fn main() -> anyhow::Result<()> {
             data: mnist::default_data_dir(),
             ..TrainArgs::default()
         }),
-        Some(Command::Train(a)) => cmd_train(a),
+        Some(Command::Train(a)) => cmd_train(*a),
         Some(Command::Toy { json }) => cmd_toy(json),
         Some(Command::Gradcheck { reg }) => cmd_gradcheck(reg),
         Some(Command::Eval(a)) => cmd_eval(a),

@@ -13,7 +13,7 @@ use crate::mnist::{self, Dataset, CLASSES, PIXELS};
 use crate::net::TwoLayerNet;
 use crate::presets::RunSettings;
 use crate::rng::NumpyRng;
-use crate::train::{accuracy, train, Observer, TrainStats};
+use crate::train::{accuracy, train_with, Observer, TrainData, TrainStats};
 use crate::with_hidden;
 
 /// What a finished run measured; written as `metrics.json`.
@@ -90,7 +90,12 @@ fn train_hidden<const H: usize>(
         ..settings.train.clone()
     };
     let start = Instant::now();
-    let stats = train(&mut net, &ds.train, &ds.val, &cfg, &mut rng, observer)?;
+    let data = TrainData {
+        train: &ds.train,
+        val: &ds.val,
+        mean_image: &ds.mean_image,
+    };
+    let stats = train_with(&mut net, data, &cfg, &settings.extras, &mut rng, observer)?;
     let seconds = start.elapsed().as_secs_f64();
     Ok(Trained {
         checkpoint: Checkpoint::from_net(&net, &ds.mean_image),
