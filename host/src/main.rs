@@ -135,10 +135,14 @@ fn parse_affine(s: &str) -> Result<host::augment::Affine, String> {
 }
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["checkpoint", "model"])))]
 struct EvalArgs {
     /// Float checkpoint (model.ckpt of a run folder).
     #[arg(long)]
-    checkpoint: PathBuf,
+    checkpoint: Option<PathBuf>,
+    /// int8 model file (model.postcard), run with the shared integer kernel on the 10,000 test images.
+    #[arg(long)]
+    model: Option<PathBuf>,
     #[arg(long, default_value_os_t = mnist::default_data_dir())]
     data: PathBuf,
     /// Print one JSON object as the last line of stdout.
@@ -217,12 +221,26 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
         "validation accuracy {:.4}, test accuracy {:.4} ({} iterations, {:.1} s training, {:.1} s loading)",
         r.val_acc, r.test_acc, r.iters, r.train_seconds, r.load_seconds
     );
-    println!("wrote {}", r.out_dir.display());
+    println!(
+        "int8 model: test accuracy {:.4} ({:+.2} points vs float), id {:016x}",
+        r.int8_test_acc,
+        100.0 * (r.int8_test_acc - r.test_acc),
+        r.model_id
+    );
+    println!(
+        "wrote {} (model.ckpt, model.postcard, metrics.json)",
+        r.out_dir.display()
+    );
+    println!(
+        "firmware with this model: FIRMWARE_MODEL={} cargo firmware",
+        std::path::absolute(r.out_dir.join("model.postcard"))?.display()
+    );
     if a.json {
         let v = json!({
             "val_acc": r.val_acc, "test_acc": r.test_acc, "train_seconds": r.train_seconds,
             "load_seconds": r.load_seconds, "hidden": r.hidden, "iters": r.iters, "epochs": r.epochs,
-            "final_loss": r.final_loss, "out_dir": r.out_dir,
+            "final_loss": r.final_loss, "out_dir": r.out_dir, "int8_test_acc": r.int8_test_acc,
+            "model_id": format!("{:016x}", r.model_id),
         });
         println!("{v}");
     }
@@ -297,27 +315,63 @@ fn float_eval<const H: usize>(ckpt: &Checkpoint, ds: &Dataset<f32>) -> anyhow::R
 }
 
 fn cmd_eval(a: EvalArgs) -> anyhow::Result<()> {
-    let ckpt = Checkpoint::load(&a.checkpoint)?;
-    anyhow::ensure!(
-        ckpt.input == PIXELS && ckpt.classes == CLASSES,
-        "{}: a {}-{}-{} net is not an MNIST net",
-        a.checkpoint.display(),
-        ckpt.input,
-        ckpt.hidden,
-        ckpt.classes
-    );
     let raw = mnist::load_raw(&a.data)?;
-    let ds = Dataset::<f32>::with_mean(&raw, &ckpt.mean_image);
-    let (val, test) = with_hidden!(ckpt.hidden, float_eval(&ckpt, &ds))
-        .with_context(|| format!("evaluating {}", a.checkpoint.display()))?;
-    println!("{}: 784-{}-10 float", a.checkpoint.display(), ckpt.hidden);
-    println!("validation accuracy {val:.4} ({} images)", ds.val.len());
-    println!("test accuracy       {test:.4} ({} images)", ds.test.len());
-    if a.json {
-        println!(
-            "{}",
-            json!({"float_val_acc": val, "float_test_acc": test, "images": ds.test.len(), "hidden": ckpt.hidden})
+    let mut out = serde_json::Map::new();
+    out.insert("images".into(), json!(raw.test_labels.len()));
+    if let Some(path) = &a.checkpoint {
+        let ckpt = Checkpoint::load(path)?;
+        anyhow::ensure!(
+            ckpt.input == PIXELS && ckpt.classes == CLASSES,
+            "{}: a {}-{}-{} net is not an MNIST net",
+            path.display(),
+            ckpt.input,
+            ckpt.hidden,
+            ckpt.classes
         );
+        let ds = Dataset::<f32>::with_mean(&raw, &ckpt.mean_image);
+        let (val, test) = with_hidden!(ckpt.hidden, float_eval(&ckpt, &ds))
+            .with_context(|| format!("evaluating {}", path.display()))?;
+        println!("{}: 784-{}-10 float", path.display(), ckpt.hidden);
+        println!("  validation accuracy {val:.4} ({} images)", ds.val.len());
+        println!("  test accuracy       {test:.4} ({} images)", ds.test.len());
+        out.insert("float_val_acc".into(), json!(val));
+        out.insert("float_test_acc".into(), json!(test));
+        out.insert("hidden".into(), json!(ckpt.hidden));
+    }
+    if let Some(path) = &a.model {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let model = model_format::Model::from_bytes(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: not a usable model file: {e}", path.display()))?;
+        let r = host::quantize::evaluate_int8(&model, &raw.test_images, &raw.test_labels);
+        let d = model.dims();
+        println!(
+            "{}: {}-{}-{} int8, id {:016x}",
+            path.display(),
+            d.input,
+            d.hidden,
+            d.classes,
+            r.model_id
+        );
+        println!(
+            "  test accuracy       {:.4} ({} images, {:.0} images/s single thread)",
+            r.accuracy,
+            r.images,
+            r.images as f64 / r.seconds
+        );
+        out.insert("int8_test_acc".into(), json!(r.accuracy));
+        out.insert("model_id".into(), json!(format!("{:016x}", r.model_id)));
+        out.insert(
+            "images_per_second".into(),
+            json!(r.images as f64 / r.seconds),
+        );
+        out.insert("hidden".into(), json!(d.hidden));
+    }
+    if let (Some(f), Some(q)) = (out.get("float_test_acc"), out.get("int8_test_acc")) {
+        let delta = 100.0 * (q.as_f64().unwrap_or(0.0) - f.as_f64().unwrap_or(0.0));
+        println!("  int8 - float: {delta:+.2} percentage points");
+    }
+    if a.json {
+        println!("{}", serde_json::Value::Object(out));
     }
     Ok(())
 }
