@@ -99,9 +99,12 @@ struct TrainArgs {
     /// Random affine distortions: max rotation (degrees), scale (fraction), shift (pixels), e.g. 10,0.1,2.
     #[arg(long, value_parser = parse_affine)]
     augment: Option<host::augment::Affine>,
-    /// Turn the preset's augmentation off.
-    #[arg(long, conflicts_with = "augment")]
+    /// Turn the preset's distortions (affine and elastic) off.
+    #[arg(long, conflicts_with_all = ["augment", "elastic"])]
     no_augment: bool,
+    /// Random elastic distortions: ALPHA,SIGMA in pixels (Simard et al. 2003 use 34,4).
+    #[arg(long, value_parser = parse_elastic)]
+    elastic: Option<host::augment::Elastic>,
     /// Run folder (default runs/<date>-<time>-h<hidden>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -131,6 +134,18 @@ fn parse_affine(s: &str) -> Result<host::augment::Affine, String> {
             max_shift_px: sh,
         }),
         _ => Err("expected ROTATION_DEG,SCALE,SHIFT_PX with non-negative values and scale < 1, e.g. 10,0.1,2".into()),
+    }
+}
+
+fn parse_elastic(s: &str) -> Result<host::augment::Elastic, String> {
+    match s
+        .split_once(',')
+        .map(|(a, b)| (a.trim().parse::<f64>(), b.trim().parse::<f64>()))
+    {
+        Some((Ok(alpha), Ok(sigma))) if alpha >= 0.0 && sigma > 0.0 && sigma <= 10.0 => {
+            Ok(host::augment::Elastic { alpha, sigma })
+        }
+        _ => Err("expected ALPHA,SIGMA with alpha >= 0 and 0 < sigma <= 10, e.g. 34,4".into()),
     }
 }
 
@@ -194,9 +209,12 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
     }
     x.dropout_input = a.dropout_input.unwrap_or(x.dropout_input);
     x.dropout_hidden = a.dropout_hidden.unwrap_or(x.dropout_hidden);
-    if a.augment.is_some() || a.no_augment {
-        x.augment = a.augment;
+    if a.no_augment {
+        x.augment = None;
+        x.elastic = None;
     }
+    x.augment = a.augment.or(x.augment);
+    x.elastic = a.elastic.or(x.elastic);
 
     println!(
         "training 784-{}-10 on {} (lr {}, decay {}, momentum {}, reg {}, batch {}, {}, seed {})",

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::augment::Affine;
+use crate::augment::{Affine, Elastic};
 use crate::optim::{Optimizer, Schedule};
 use crate::train::{Extras, TrainConfig};
 
@@ -83,6 +83,10 @@ impl Preset {
                         max_rotation_deg: 10.0,
                         max_scale: 0.1,
                         max_shift_px: 2.0,
+                    }),
+                    elastic: Some(Elastic {
+                        alpha: 34.0,
+                        sigma: 4.0,
                     }),
                 },
                 ..base
