@@ -24,6 +24,8 @@ pub struct ClassifyReport {
     pub cycles_max: u32,
     pub counter: CycleCounter,
     pub board: String,
+    /// The device's stack high-water mark after the run (bytes; 0 if it cannot measure).
+    pub stack_high_water: u32,
 }
 
 /// Check the device runs `model`, then classify the first `images` test images and compare
@@ -56,6 +58,7 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
         cycles_max: 0,
         counter: info.counter,
         board: info.board.clone(),
+        stack_high_water: 0,
     };
     for (i, (img, &label)) in pixels.chunks_exact(INPUT).zip(&labels).enumerate() {
         let img: &[u8; INPUT] = img.try_into().context("image size")?;
@@ -75,6 +78,10 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
     if report.images == 0 {
         report.cycles_min = 0;
     }
+    report.stack_high_water = client
+        .info()
+        .context("asking the device for Info after the run")?
+        .stack_high_water;
     Ok(report)
 }
 
@@ -98,13 +105,14 @@ impl std::fmt::Display for ClassifyReport {
             "identical to the host reference: {}/{}",
             self.identical, self.images
         )?;
-        write!(
+        writeln!(
             f,
             "per inference: {:.0} {unit} (min {}, max {})",
             self.cycles_total as f64 / n,
             self.cycles_min,
             self.cycles_max
-        )
+        )?;
+        write!(f, "device stack high-water: {} bytes", self.stack_high_water)
     }
 }
 
