@@ -184,4 +184,50 @@ mod tests {
         assert_eq!(fake.data, u32::from(b'i'));
         assert_eq!(fake.int_status, 0);
     }
+
+    /// The sleeping wait: RX interrupt enabled, the RX interrupt status cleared before each
+    /// sleep, and the byte read once the (fake) hardware delivered it during the sleep.
+    #[test]
+    fn sleeping_read_clears_the_rx_interrupt_and_wakes_on_data() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static REGS: AtomicUsize = AtomicUsize::new(0);
+        static SLEEPS: AtomicUsize = AtomicUsize::new(0);
+        fn deliver_byte_while_asleep() {
+            let regs = REGS.load(Ordering::SeqCst) as *mut Registers;
+            // SAFETY: the test's register block outlives the read that calls this.
+            unsafe {
+                assert_eq!(read_volatile(addr_of!((*regs).int_status)), INT_RX);
+                write_volatile(addr_of_mut!((*regs).int_status), 0);
+                write_volatile(addr_of_mut!((*regs).data), 0x5A);
+                write_volatile(addr_of_mut!((*regs).state), STATE_RX_FULL);
+            }
+            SLEEPS.fetch_add(1, Ordering::SeqCst);
+        }
+
+        let mut fake = Registers {
+            data: 0,
+            state: 0,
+            ctrl: 0,
+            int_status: 0,
+            baud_div: 0,
+        };
+        let base = core::ptr::addr_of_mut!(fake) as usize;
+        REGS.store(base, Ordering::SeqCst);
+        // SAFETY: `fake` outlives `uart`.
+        let mut uart =
+            unsafe { CmsdkUart::new(base, 16) }.sleep_while_idle(deliver_byte_while_asleep);
+        let regs = base as *mut Registers;
+        // SAFETY: as above; nothing waiting yet.
+        unsafe {
+            assert_eq!(
+                read_volatile(addr_of!((*regs).ctrl)),
+                CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INT_EN
+            );
+            write_volatile(addr_of_mut!((*regs).state), 0);
+        }
+        let mut buf = [0u8; 1];
+        assert_eq!(uart.read(&mut buf).unwrap(), 1);
+        assert_eq!(buf, [0x5A]);
+        assert_eq!(SLEEPS.load(Ordering::SeqCst), 1);
+    }
 }
