@@ -38,7 +38,10 @@ fn wrap(payload: &[u8]) -> Vec<u8> {
 
 fn check(bytes: &[u8]) {
     if let Ok(model) = Model::from_bytes(bytes) {
-        let again = model.to_params().encode().expect("a decoded model re-encodes");
+        let again = model
+            .to_params()
+            .encode()
+            .expect("a decoded model re-encodes");
         assert_eq!(again, bytes, "decoded file does not re-encode to itself");
         let _ = model.infer(&[0; INPUT]);
         let _ = model.infer(&[255; INPUT]);

@@ -16,7 +16,11 @@ struct Bytes<'a> {
 
 impl Bytes<'_> {
     fn u8(&mut self) -> u8 {
-        let b = if self.data.is_empty() { 0 } else { self.data[self.at % self.data.len()] };
+        let b = if self.data.is_empty() {
+            0
+        } else {
+            self.data[self.at % self.data.len()]
+        };
         self.at += 1;
         b
     }
@@ -30,13 +34,20 @@ fn reference(p: &ModelParams, px: &[u8; INPUT]) -> Vec<i64> {
     let hidden: Vec<i64> = (0..h)
         .map(|j| {
             let acc = i64::from(p.b1[j])
-                + (0..INPUT).map(|i| i64::from(p.w1[j * INPUT + i]) * i64::from(px[i])).sum::<i64>();
+                + (0..INPUT)
+                    .map(|i| i64::from(p.w1[j * INPUT + i]) * i64::from(px[i]))
+                    .sum::<i64>();
             let d = 1i64 << p.shift[j];
             ((acc * i64::from(p.multiplier[j]) + d / 2).div_euclid(d)).clamp(0, 255)
         })
         .collect();
     (0..p.dims.classes)
-        .map(|k| i64::from(p.b2[k]) + (0..h).map(|j| i64::from(p.w2[k * h + j]) * hidden[j]).sum::<i64>())
+        .map(|k| {
+            i64::from(p.b2[k])
+                + (0..h)
+                    .map(|j| i64::from(p.w2[k * h + j]) * hidden[j])
+                    .sum::<i64>()
+        })
         .collect()
 }
 
@@ -56,7 +67,11 @@ fuzz_target!(|data: &[u8]| {
     let classes = 1 + (b.u8() % 16) as usize;
     let bias = |b: &mut Bytes| (b.u32() as i32) % (MAX_BIAS_ABS + 1);
     let params = ModelParams {
-        dims: Dims { input: INPUT, hidden, classes },
+        dims: Dims {
+            input: INPUT,
+            hidden,
+            classes,
+        },
         w1: (0..hidden * INPUT).map(|_| b.u8() as i8).collect(),
         b1: (0..hidden).map(|_| bias(&mut b)).collect(),
         multiplier: (0..hidden).map(|_| (b.u32() >> 1) as i32).collect(),
@@ -72,5 +87,8 @@ fuzz_target!(|data: &[u8]| {
     let got: Vec<i64> = pred.logits().iter().map(|&l| i64::from(l)).collect();
     assert_eq!(got, want);
     let best = *want.iter().max().unwrap();
-    assert_eq!(usize::from(pred.class), want.iter().position(|&l| l == best).unwrap());
+    assert_eq!(
+        usize::from(pred.class),
+        want.iter().position(|&l| l == best).unwrap()
+    );
 });
