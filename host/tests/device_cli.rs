@@ -45,7 +45,13 @@ fn classify_needs_a_port_or_qemu() {
 #[test]
 fn classify_on_a_missing_port_fails_cleanly() {
     let out = host()
-        .args(["classify", "--port", "/dev/does-not-exist-fw", "--images", "1"])
+        .args([
+            "classify",
+            "--port",
+            "/dev/does-not-exist-fw",
+            "--images",
+            "1",
+        ])
         .output()
         .expect("run host");
     assert!(!out.status.success());
