@@ -112,7 +112,11 @@ impl std::fmt::Display for ClassifyReport {
             self.cycles_min,
             self.cycles_max
         )?;
-        write!(f, "device stack high-water: {} bytes", self.stack_high_water)
+        write!(
+            f,
+            "device stack high-water: {} bytes",
+            self.stack_high_water
+        )
     }
 }
 
