@@ -1,8 +1,9 @@
 //! Decode + infer. Random bytes almost never pass the CRC, so the input is split: the first
 //! 784 bytes are the image, the rest seeds the parameters of a model that is encoded (so it
 //! has a valid CRC) with fuzzer-chosen dims, weights, biases, multipliers and shifts, then
-//! decoded and run. Inference must not panic (overflow checks are on in fuzz builds) and
-//! must agree with an i64 reference of FORMAT.md.
+//! decoded and run. Inference must not panic and must agree with an i64 reference of
+//! FORMAT.md; an i32 overflow in the kernel would wrap and so differ from the reference
+//! (`cargo fuzz run -a` also turns overflow checks on).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
