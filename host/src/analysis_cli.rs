@@ -8,6 +8,8 @@ pub enum AnalysisCommand {
 
 pub fn run(cmd: AnalysisCommand) -> anyhow::Result<()> {
     match cmd {
-        AnalysisCommand::Report { run_dir } => anyhow::bail!("report {}: not implemented yet", run_dir.display()),
+        AnalysisCommand::Report { run_dir } => {
+            anyhow::bail!("report {}: not implemented yet", run_dir.display())
+        }
     }
 }

@@ -134,18 +134,30 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Sgd<T, I, H, C> {
     /// Draw a minibatch with replacement, compute loss and gradients, update
     /// `net`. Returns the loss (before the update); a non-finite loss leaves
     /// `net` untouched and is returned as is.
-    pub fn step(&mut self, net: &mut TwoLayerNet<T, I, H, C>, train: &Split<T>, rng: &mut NumpyRng) -> f64 {
+    pub fn step(
+        &mut self,
+        net: &mut TwoLayerNet<T, I, H, C>,
+        train: &Split<T>,
+        rng: &mut NumpyRng,
+    ) -> f64 {
         rng.choice_into(train.len() as u32, &mut self.indices);
         for (b, &i) in self.indices.iter().enumerate() {
             self.x_batch[b * I..(b + 1) * I].copy_from_slice(train.image_of::<I>(i));
             self.y_batch[b] = train.y[i];
         }
-        let loss: f64 = net.loss_and_grads(&self.x_batch, &self.y_batch, self.reg, &mut self.grads).into();
+        let loss: f64 = net
+            .loss_and_grads(&self.x_batch, &self.y_batch, self.reg, &mut self.grads)
+            .into();
         if !loss.is_finite() {
             return loss;
         }
         let (mu, lr): (T, T) = (self.momentum, nalgebra::convert(self.learning_rate));
-        for ((w, v), g) in net.slices_mut().into_iter().zip(self.velocity.slices_mut()).zip(self.grads.slices()) {
+        for ((w, v), g) in net
+            .slices_mut()
+            .into_iter()
+            .zip(self.velocity.slices_mut())
+            .zip(self.grads.slices())
+        {
             for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
                 *v = mu * *v - lr * g;
                 *w += *v;
@@ -157,7 +169,11 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Sgd<T, I, H, C> {
     /// Accuracy of `net` on the last minibatch drawn.
     pub fn batch_accuracy(&self, net: &TwoLayerNet<T, I, H, C>) -> f64 {
         let pred = net.predict(&self.x_batch);
-        let correct = pred.iter().zip(&self.y_batch).filter(|(p, t)| p == t).count();
+        let correct = pred
+            .iter()
+            .zip(&self.y_batch)
+            .filter(|(p, t)| p == t)
+            .count();
         correct as f64 / self.y_batch.len() as f64
     }
 }

@@ -28,6 +28,8 @@ pub struct RunReport {
     pub load_seconds: f64,
     pub train_seconds: f64,
     pub settings: RunSettings,
+    /// The MNIST folder it was trained on.
+    pub data_dir: PathBuf,
     pub out_dir: PathBuf,
     pub stats: TrainStats,
 }
@@ -64,22 +66,25 @@ fn default_out_dir(hidden: usize) -> PathBuf {
     PathBuf::from("runs").join(format!("{stamp}-h{hidden}"))
 }
 
-struct Trained {
-    checkpoint: Checkpoint,
-    stats: TrainStats,
-    val_acc: f64,
-    test_acc: f64,
-    seconds: f64,
+/// A trained net with what its training measured.
+pub struct Trained {
+    pub checkpoint: Checkpoint,
+    pub stats: TrainStats,
+    pub val_acc: f64,
+    pub test_acc: f64,
+    /// Wall time of the training loop alone.
+    pub seconds: f64,
+    pub iters: usize,
 }
 
 fn train_hidden<const H: usize>(
     settings: &RunSettings,
     ds: &Dataset<f32>,
-    iters: usize,
     observer: &mut dyn Observer,
 ) -> anyhow::Result<Trained> {
     let mut rng = NumpyRng::new(settings.seed);
     let mut net = TwoLayerNet::<f32, PIXELS, H, CLASSES>::init(settings.init_std, &mut rng);
+    let iters = settings.iterations(ds.train.len());
     let cfg = crate::train::TrainConfig {
         num_iters: iters,
         ..settings.train.clone()
@@ -93,7 +98,18 @@ fn train_hidden<const H: usize>(
         val_acc: accuracy(&net, &ds.val),
         test_acc: accuracy(&net, &ds.test),
         seconds,
+        iters,
     })
+}
+
+/// Train a 784-`settings.hidden`-10 net on an already loaded data set and
+/// evaluate it on validation and test. Writes nothing.
+pub fn train_on(
+    settings: &RunSettings,
+    ds: &Dataset<f32>,
+    observer: &mut dyn Observer,
+) -> anyhow::Result<Trained> {
+    with_hidden!(settings.hidden, train_hidden(settings, ds, observer))
 }
 
 /// Train with `settings` on the MNIST files in `data_dir`, write the run
@@ -123,10 +139,7 @@ pub fn run(
         .expect("static template"),
     );
     let mut progress = Progress { bar, quiet };
-    let trained = with_hidden!(
-        settings.hidden,
-        train_hidden(settings, &ds, iters, &mut progress)
-    )?;
+    let trained = train_on(settings, &ds, &mut progress)?;
     progress.bar.finish_and_clear();
 
     let out_dir = out_dir.unwrap_or_else(|| default_out_dir(settings.hidden));
@@ -147,6 +160,7 @@ pub fn run(
         load_seconds,
         train_seconds: trained.seconds,
         settings: settings.clone(),
+        data_dir: data_dir.to_owned(),
         out_dir: out_dir.clone(),
         stats: trained.stats,
     };

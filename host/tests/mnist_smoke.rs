@@ -19,11 +19,23 @@ fn few_hundred_iterations_reach_85_percent_validation() {
         num_iters: 300,
         batch_size: 200,
     };
-    let stats = train(&mut net, &ds.train, &ds.val, &cfg, &mut rng, &mut NoObserver).unwrap();
+    let stats = train(
+        &mut net,
+        &ds.train,
+        &ds.val,
+        &cfg,
+        &mut rng,
+        &mut NoObserver,
+    )
+    .unwrap();
     let val = accuracy(&net, &ds.val);
     assert!(val > 0.85, "validation accuracy {val}");
     assert_eq!(stats.loss_history.len(), 300);
-    assert!(stats.loss_history[299] < stats.loss_history[0] / 3.0, "loss fell: {:?}", &stats.loss_history[..3]);
+    assert!(
+        stats.loss_history[299] < stats.loss_history[0] / 3.0,
+        "loss fell: {:?}",
+        &stats.loss_history[..3]
+    );
     // 300 iterations at 275 per epoch: epoch marks at iterations 0 and 275.
     assert_eq!(stats.val_acc_history.len(), 2);
 }
