@@ -195,7 +195,16 @@ pub fn run(opts: &HomeworkOptions) -> anyhow::Result<HomeworkReport> {
     let ds: Dataset<f32> = Dataset::from_raw(&raw);
     say!(q, "loaded {}", opts.data_dir.display());
 
-    let (fixed, decay) = sections_7_8(opts, &ds, &raw, &mut checks, &mut files)?;
+    let fixed_s = Preset::HomeworkFixed.settings();
+    let decay_s = Preset::HomeworkDecay.settings();
+    let (fixed, decay) = sections_7_8(
+        opts,
+        (&fixed_s, &decay_s),
+        &ds,
+        &raw,
+        &mut checks,
+        &mut files,
+    )?;
     let (fixed_val, decay_val) = (fixed.val_acc, decay.val_acc);
 
     section("9. Debug the training: charts", q);
@@ -203,7 +212,15 @@ pub fn run(opts: &HomeworkOptions) -> anyhow::Result<HomeworkReport> {
         &opts.out_dir.join("lr_comparison.png"),
         &fixed.stats,
         &decay.stats,
-        "hidden 50, 2,000 iterations, batch 200: section 7 (fixed LR) and section 8 (LR decay 0.95/epoch)",
+        &format!(
+            "hidden {}, {} iterations, batch {}: section 7 (lr {}, fixed) and section 8 (lr {}, decay {}/epoch)",
+            fixed_s.hidden,
+            fixed_s.train.num_iters,
+            fixed_s.train.batch_size,
+            pictures::fmt_g(fixed_s.train.learning_rate),
+            pictures::fmt_g(decay_s.train.learning_rate),
+            decay_s.train.learning_rate_decay
+        ),
     )?;
     say!(q, "wrote {}", chart.display());
     files.push(chart);
@@ -220,7 +237,7 @@ pub fn run(opts: &HomeworkOptions) -> anyhow::Result<HomeworkReport> {
             "10. Tune your hyperparameters: the homework's grid as printed",
             q,
         );
-        let out = run_grid(opts, &raw, &homework_space, "grid-homework")?;
+        let out = run_grid(opts, &raw, &ds, &homework_space, "grid-homework")?;
         homework_grid_checks(&out, opts.quick, &mut checks, q);
         files.extend(out.files.iter().cloned());
         if let Some(b) = &out.best {
@@ -233,7 +250,7 @@ pub fn run(opts: &HomeworkOptions) -> anyhow::Result<HomeworkReport> {
             "10-11. The homework's grid with learning rates x30 (right for [0, 1] inputs), test accuracy",
             q,
         );
-        let out = run_grid(opts, &raw, &scaled_space, "grid-scaled")?;
+        let out = run_grid(opts, &raw, &ds, &scaled_space, "grid-scaled")?;
         scaled_grid_checks(&out, opts.quick, &mut checks, q);
         files.extend(out.files.iter().cloned());
         if let Some(b) = &out.best {
@@ -340,20 +357,19 @@ fn tail_mean(v: &[f64], n: usize) -> f64 {
 
 fn sections_7_8(
     opts: &HomeworkOptions,
+    (fixed_s, decay_s): (&RunSettings, &RunSettings),
     ds: &Dataset<f32>,
     raw: &RawMnist,
     checks: &mut Vec<Check>,
     files: &mut Vec<PathBuf>,
 ) -> anyhow::Result<(Trained, Trained)> {
     let q = opts.quiet;
-    let fixed_s = Preset::HomeworkFixed.settings();
-    let decay_s = Preset::HomeworkDecay.settings();
     section(
         "7-8. Train on MNIST: fixed learning rate (section 7), then learning-rate decay (section 8)",
         q,
     );
-    say!(q, "  section 7: {}", tune::describe(&fixed_s));
-    say!(q, "  section 8: {}", tune::describe(&decay_s));
+    say!(q, "  section 7: {}", tune::describe(fixed_s));
+    say!(q, "  section 8: {}", tune::describe(decay_s));
     say!(
         q,
         "  (our rates differ from the homework's: our inputs are scaled to [0, 1])"
@@ -364,8 +380,8 @@ fn sections_7_8(
         .context("starting the thread pool")?;
     let (fixed, decay) = pool.install(|| {
         rayon::join(
-            || train_on(&fixed_s, ds, &mut NoObserver),
-            || train_on(&decay_s, ds, &mut NoObserver),
+            || train_on(fixed_s, ds, &mut NoObserver),
+            || train_on(decay_s, ds, &mut NoObserver),
         )
     });
     let (fixed, decay) = (fixed?, decay?);
@@ -442,8 +458,8 @@ fn sections_7_8(
 
     // Both runs as run folders, like `host train` writes them (section 9 looks at their weights).
     for (name, s, t) in [
-        ("section7-fixed", &fixed_s, &fixed),
-        ("section8-decay", &decay_s, &decay),
+        ("section7-fixed", fixed_s, &fixed),
+        ("section8-decay", decay_s, &decay),
     ] {
         let dir = opts.out_dir.join(name);
         files.extend(save_run(&dir, s, t, ds, &opts.data_dir)?);
@@ -499,18 +515,21 @@ fn save_run(
 fn run_grid(
     opts: &HomeworkOptions,
     raw: &RawMnist,
+    ds: &Dataset<f32>,
     space: &Space,
     name: &str,
 ) -> anyhow::Result<TuneOutcome> {
     let q = opts.quiet;
     say!(q, "  {} runs, {} at a time ...", space.len(), opts.jobs);
-    let out = tune::tune(
+    let out = tune::tune_on(
         space,
         raw,
+        ds,
         &TuneOptions {
             jobs: opts.jobs,
             out_dir: opts.out_dir.join(name),
             pictures: !opts.quick,
+            int8: !opts.quick,
             quiet: q,
             data_dir: opts.data_dir.clone(),
         },

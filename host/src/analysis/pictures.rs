@@ -361,13 +361,16 @@ fn loss_panel(
                 smoothed.into_iter().enumerate().map(|(i, v)| (i as f64, v)),
                 color.stroke_width(3),
             ))?
-            .label(format!(
-                "{name} (faint: each iteration; bold: moving average of {w})"
-            ))
+            .label(format!("{name}: moving average of {w}"))
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
             });
     }
+    // A legend entry for the faint lines, which carry no label of their own.
+    chart
+        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
+        .label("faint: every iteration")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.3)));
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)

@@ -53,6 +53,8 @@ pub struct TuneOptions {
     pub out_dir: PathBuf,
     /// Draw the best run's pictures.
     pub pictures: bool,
+    /// Export the best run as an int8 model file and measure it (a few seconds).
+    pub int8: bool,
     /// No progress bars and no per-run lines (tests).
     pub quiet: bool,
     /// The MNIST folder, recorded in the best run's metrics.json.
@@ -152,15 +154,24 @@ struct Best {
     settings: RunSettings,
 }
 
-/// Run every setting of `space` on the loaded data, save the best run, write the tables.
+/// Run every setting of `space` on the MNIST files, save the best run, write the tables.
 pub fn tune(space: &Space, raw: &RawMnist, opts: &TuneOptions) -> anyhow::Result<TuneOutcome> {
+    tune_on(space, raw, &Dataset::from_raw(raw), opts)
+}
+
+/// As [`tune`] with the data set already preprocessed (`ds` must come from `raw`).
+pub fn tune_on(
+    space: &Space,
+    raw: &RawMnist,
+    ds: &Dataset<f32>,
+    opts: &TuneOptions,
+) -> anyhow::Result<TuneOutcome> {
     let runs = space.runs()?;
     ensure!(!runs.is_empty(), "the search space is empty");
     ensure!(opts.jobs > 0, "jobs must be at least 1");
     std::fs::create_dir_all(&opts.out_dir)
         .with_context(|| format!("creating {}", opts.out_dir.display()))?;
     let start = Instant::now();
-    let ds: Dataset<f32> = Dataset::from_raw(raw);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs)
         .build()
@@ -197,7 +208,7 @@ pub fn tune(space: &Space, raw: &RawMnist, opts: &TuneOptions) -> anyhow::Result
                 bar.set_prefix(format!("[{:>3}/{n}] {}", i + 1, describe(s)));
                 let mut obs = BarObserver { bar: bar.clone() };
                 let t0 = Instant::now();
-                let outcome = train_on(s, &ds, &mut obs);
+                let outcome = train_on(s, ds, &mut obs);
                 bar.finish_and_clear();
                 mp.remove(&bar);
                 let mut row = RunResult {
@@ -267,7 +278,7 @@ pub fn tune(space: &Space, raw: &RawMnist, opts: &TuneOptions) -> anyhow::Result
                 .find(|r| r.index == b.index + 1)
                 .cloned()
                 .expect("the best run has a row");
-            Some(save_best(b, row, raw, &ds, opts)?)
+            Some(save_best(b, row, raw, ds, opts)?)
         }
     };
 
@@ -348,12 +359,16 @@ fn save_best(
         .with_context(|| format!("writing {}", metrics_path.display()))?;
     let mut files = vec![ckpt_path, metrics_path];
 
-    let (int8_test_acc, int8_error) = match int8_export(&t, raw, &dir.join("model.postcard")) {
-        Ok((path, acc)) => {
-            files.push(path);
-            (Some(acc), None)
+    let (int8_test_acc, int8_error) = if !opts.int8 {
+        (None, None)
+    } else {
+        match int8_export(&t, raw, &dir.join("model.postcard")) {
+            Ok((path, acc)) => {
+                files.push(path);
+                (Some(acc), None)
+            }
+            Err(e) => (None, Some(format!("{e:#}"))),
         }
-        Err(e) => (None, Some(format!("{e:#}"))),
     };
     if opts.pictures {
         let view = RunView {
@@ -412,12 +427,12 @@ pub fn format_table(results: &[RunResult]) -> String {
             (None, None) => "-".into(),
         };
         s += &format!(
-            "{:>4} {:>4} {:>6} {:>9.2e} {:>8.1e} {:>6} {:>5} {:>5} {:>6} {:>6.2} {:>5} {:>8} {:>7.1}\n",
+            "{:>4} {:>4} {:>6} {:>9} {:>8} {:>6} {:>5} {:>5} {:>6} {:>6.2} {:>5} {:>8} {:>7.1}\n",
             rank + 1,
             r.index,
             r.hidden,
-            r.learning_rate,
-            r.reg,
+            fmt_g(r.learning_rate),
+            fmt_g(r.reg),
             r.lr_decay,
             r.momentum,
             r.batch,
@@ -534,6 +549,7 @@ pub fn cli(a: TuneArgs, jobs: usize) -> anyhow::Result<()> {
         jobs,
         out_dir,
         pictures: !a.no_pictures,
+        int8: true,
         quiet: false,
         data_dir: a.data.clone(),
     };
