@@ -49,9 +49,35 @@ pub enum GridName {
     Quick,
 }
 
+const TUNE_HELP: &str = "\
+Examples:
+  host tune --homework-grid --jobs 2      the homework's 36-run grid as printed
+  host tune --grid scaled                 the same grid with learning rates x30 (right for our inputs)
+  host tune --hidden 100,200 --lr 0.1,0.3 --epochs 5
+  host tune --random 20 --lr 0.01..1 --reg 1e-6..1e-3 --hidden 128,256 --iters 3000
+  host tune --config space.toml
+
+A TOML search space (every key optional; a scalar is a one-element list; flags override keys):
+  mode = \"random\"        # or \"grid\" (the default)
+  samples = 20             # random mode: settings to draw
+  search_seed = 0          # random mode: seeds the sampler
+  hidden = [100, 200]
+  lr = { min = 0.01, max = 1.0 }   # a range (random mode): log-uniform for lr and reg
+  reg = [1e-4, 1e-3]
+  lr_decay = 0.95          # ranges: uniform for lr_decay and momentum
+  momentum = 0.9
+  batch = 200
+  iters = 3000             # or epochs = [5, 10], not both
+  seed = [0, 1]
+  init_std = 1e-4
+
+Writes results.csv and results.json (every run, best validation accuracy first) and best/ (model.ckpt,
+metrics.json, model.postcard, pictures) into the output folder.";
+
 #[derive(Args, Debug, Default)]
+#[command(after_help = TUNE_HELP)]
 pub struct TuneArgs {
-    /// TOML file with the search space (keys as the flags below; see `host tune --help`).
+    /// TOML file with the search space (format below).
     #[arg(long, conflicts_with = "grid")]
     pub config: Option<PathBuf>,
     /// Start from a named search space; the flags below override its dimensions.
@@ -155,4 +181,35 @@ pub fn run(cmd: AnalysisCommand) -> anyhow::Result<()> {
 fn stamped_dir(prefix: &str) -> PathBuf {
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     PathBuf::from("runs").join(format!("{prefix}-{stamp}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The TOML example in `host tune --help` parses and expands as documented.
+    #[test]
+    fn help_toml_example_is_valid() {
+        let toml: String = TUNE_HELP
+            .lines()
+            .skip_while(|l| !l.starts_with("A TOML search space"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .map(|l| format!("{}\n", l.trim()))
+            .collect();
+        assert!(toml.contains("init_std"), "{toml}");
+        let s = space::from_toml(
+            &toml,
+            space::Space::single(&crate::presets::Preset::Default.settings()),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}\n{toml}"));
+        assert_eq!(
+            s.mode,
+            space::Mode::Random {
+                samples: 20,
+                seed: 0
+            }
+        );
+        assert_eq!(s.runs().unwrap().len(), 20);
+    }
 }
