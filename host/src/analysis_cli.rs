@@ -58,7 +58,7 @@ Examples:
   host tune --config space.toml
 
 A TOML search space (every key optional; a scalar is a one-element list; flags override keys):
-  mode = \"random\"        # or \"grid\" (the default)
+  mode = \"random\"          # or \"grid\" (the default)
   samples = 20             # random mode: settings to draw
   search_seed = 0          # random mode: seeds the sampler
   hidden = [100, 200]
@@ -138,6 +138,11 @@ pub struct TuneArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = "\
+The full replay trains 2 + 72 nets (sections 7-8, then both 36-run grids): about 15 minutes on
+2 cores. --grid homework or --grid scaled halves that; --quick takes well under a minute.
+Writes lr_comparison.png, homework.json, run folders of the section 7 and 8 runs (with pictures)
+and one tune folder per grid into the output folder. Exits non-zero if a judged check fails.")]
 pub struct HomeworkArgs {
     /// Reduced version (same toy checks and section 7/8 runs, a 2-run grid): about half a minute.
     #[arg(long)]

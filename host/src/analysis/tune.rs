@@ -564,12 +564,18 @@ pub fn cli(a: TuneArgs, jobs: usize) -> anyhow::Result<()> {
     );
     if let Some(best) = &out.best {
         print_best(best);
+        let (hw_val, hw_test) = (
+            super::homework::HOMEWORK_BEST_VAL,
+            super::homework::HOMEWORK_TEST,
+        );
         if space == Space::homework() {
             println!(
-                "homework (its own scaling): best val {:.4}, test {:.4}; ours above with its learning rates \
-                 ~30x too small for [0, 1] inputs (try --grid scaled)",
-                super::homework::HOMEWORK_BEST_VAL,
-                super::homework::HOMEWORK_TEST
+                "homework (its own input scaling): best val {hw_val}, test {hw_test}; its learning rates are \
+                 ~30x too small for our [0, 1] inputs (try --grid scaled)"
+            );
+        } else if space == Space::scaled() {
+            println!(
+                "homework (same grid, its rates /30 on its own input scaling): best val {hw_val}, test {hw_test}"
             );
         }
     } else {
