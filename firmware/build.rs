@@ -39,7 +39,13 @@ fn configure() -> Result<(), String> {
     let enabled: Vec<&str> = BOARDS
         .iter()
         .copied()
-        .filter(|b| env::var_os(format!("CARGO_FEATURE_{}", b.to_uppercase().replace('-', "_"))).is_some())
+        .filter(|b| {
+            env::var_os(format!(
+                "CARGO_FEATURE_{}",
+                b.to_uppercase().replace('-', "_")
+            ))
+            .is_some()
+        })
         .collect();
     let board = match enabled.as_slice() {
         [one] => *one,

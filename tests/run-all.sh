@@ -25,4 +25,4 @@ echo "== firmware builds for every board it claims"
 bash firmware/build-all-targets.sh
 
 echo "== tests (host, model-format, QEMU parity)"
-cargo test --release
+cargo test

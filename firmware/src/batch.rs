@@ -206,8 +206,14 @@ mod tests {
             let mut src = FakeIo::new(images(n));
             let mut out = FakeIo::new(Vec::new());
             let mut buffers = Box::new(Buffers::new());
-            let s = run(&model, &mut src, &mut out, &mut crate::NoStopwatch, &mut buffers)
-                .unwrap();
+            let s = run(
+                &model,
+                &mut src,
+                &mut out,
+                &mut crate::NoStopwatch,
+                &mut buffers,
+            )
+            .unwrap();
             assert_eq!(s.images as usize, n);
             assert_eq!(out.output.len(), HEADER_LEN + n * record_len(10));
         }
@@ -223,7 +229,13 @@ mod tests {
         let mut out = FakeIo::new(Vec::new());
         let mut buffers = Box::new(Buffers::new());
         assert_eq!(
-            run(&model, &mut src, &mut out, &mut crate::NoStopwatch, &mut buffers),
+            run(
+                &model,
+                &mut src,
+                &mut out,
+                &mut crate::NoStopwatch,
+                &mut buffers
+            ),
             Err(BatchError::PartialImage { bytes: INPUT - 5 })
         );
     }

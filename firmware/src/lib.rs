@@ -19,12 +19,8 @@ pub mod board;
 #[cfg(target_os = "none")]
 pub mod stack;
 
-// The wire protocol is shared with the host; it lives in `model_format::protocol` once that
-// crate carries the `cobs` dependency and postcard's `use-crc` feature. Until then it is
-// compiled here from the same source.
-#[path = "protocol_staging.rs"]
-pub mod protocol;
-pub use model_format::{INPUT, MAX_CLASSES};
+/// The wire protocol, shared with the host (`model-format/src/protocol.rs`).
+pub use model_format::protocol;
 
 /// The firmware version reported by `Info` (the crate version).
 pub const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -10,7 +10,8 @@ mod embedded {
     #[repr(C, align(4))]
     struct Aligned<B: ?Sized>(B);
 
-    static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.bin")));
+    static MODEL: &Aligned<[u8]> =
+        &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.bin")));
 
     #[cortex_m_rt::entry]
     fn main() -> ! {

@@ -279,7 +279,15 @@ mod tests {
         let short_pixels = request_frame(RequestBody::Classify { pixels: &img[..10] });
         let oversized = vec![0x42u8; MAX_FRAME * 3];
         let mut input = Vec::new();
-        for part in [&garbled, &truncated, &good, &short_pixels, &oversized, &[0u8][..], &good] {
+        for part in [
+            &garbled,
+            &truncated,
+            &good,
+            &short_pixels,
+            &oversized,
+            &[0u8][..],
+            &good,
+        ] {
             input.extend_from_slice(part);
         }
         let (mut frames, _) = run(&dev, input);
@@ -343,7 +351,11 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 17;
             state ^= state << 5;
-            input.push(if state % 50 == 0 { 0 } else { state as u8 });
+            input.push(if state.is_multiple_of(50) {
+                0
+            } else {
+                state as u8
+            });
         }
         input.push(0);
         let expected_frames = {

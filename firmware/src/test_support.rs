@@ -23,11 +23,15 @@ pub fn tiny_model(hidden: usize, seed: u64) -> Vec<u8> {
             classes,
         },
         w1: (0..hidden * INPUT).map(|_| next() as i8).collect(),
-        b1: (0..hidden).map(|_| (next() % 20_001) as i32 - 10_000).collect(),
+        b1: (0..hidden)
+            .map(|_| (next() % 20_001) as i32 - 10_000)
+            .collect(),
         multiplier: (0..hidden).map(|_| (next() % (1 << 20)) as i32).collect(),
         shift: (0..hidden).map(|_| 30 + (next() % 8) as u8).collect(),
         w2: (0..classes * hidden).map(|_| next() as i8).collect(),
-        b2: (0..classes).map(|_| (next() % 2001) as i32 - 1000).collect(),
+        b2: (0..classes)
+            .map(|_| (next() % 2001) as i32 - 1000)
+            .collect(),
         logit_scale: 0.01,
     };
     params.encode().expect("test model encodes")

@@ -6,7 +6,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use host::mnist::{self, Dataset, CLASSES, PIXELS};
 use host::net::TwoLayerNet;
 use host::rng::NumpyRng;
-use host::train::{Sgd, TrainConfig};
+use host::train::{Extras, Learner, TrainConfig};
 
 fn bench(c: &mut Criterion) {
     let raw = mnist::load_raw(&mnist::default_data_dir()).expect("data/mnist ships with the repo");
@@ -21,7 +21,7 @@ fn bench(c: &mut Criterion) {
     };
     let mut rng = NumpyRng::new(0);
     let mut net = TwoLayerNet::<f32, PIXELS, 200, CLASSES>::init(1e-4, &mut rng);
-    let mut sgd = Sgd::new(&cfg);
+    let mut sgd = Learner::new(&cfg, &Extras::default(), 0, &ds.mean_image);
     c.bench_function("train_step_h200_b200_f32", |b| {
         b.iter(|| sgd.step(&mut net, &ds.train, &mut rng))
     });

@@ -2,6 +2,7 @@
 //! two-layer net and its trainer, quantisation/export and the device clients.
 
 pub mod analysis_cli;
+pub mod augment;
 pub mod checkpoint;
 pub mod device_cli;
 pub mod gradcheck;
@@ -9,6 +10,7 @@ pub mod hidden;
 pub mod mnist;
 pub mod model_cli;
 pub mod net;
+pub mod optim;
 pub mod presets;
 pub mod quantize;
 pub mod rng;

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use host::checkpoint::Checkpoint;
 use host::mnist::{self, Dataset, CLASSES, PIXELS};
+use host::optim::{Optimizer, Schedule};
 use host::presets::Preset;
 use host::{toy, train_cmd, with_hidden};
 
@@ -22,7 +23,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train on MNIST and write a run folder (checkpoint, metrics.json).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// The homework's toy checks (scores, loss, gradient check, toy training) beside its numbers.
     Toy {
         /// Print one JSON object as the last line.
@@ -78,6 +79,29 @@ struct TrainArgs {
     /// Std of the initial weights.
     #[arg(long)]
     init_std: Option<f64>,
+    /// Optimiser: sgd (momentum, the homework's) or adamw.
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerArg>,
+    /// AdamW's decoupled weight decay.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Cosine learning-rate schedule (with --warmup iterations) instead of per-epoch decay.
+    #[arg(long)]
+    cosine: bool,
+    #[arg(long, requires = "cosine")]
+    warmup: Option<usize>,
+    /// Dropout probability on the input pixels.
+    #[arg(long)]
+    dropout_input: Option<f64>,
+    /// Dropout probability on the hidden units.
+    #[arg(long)]
+    dropout_hidden: Option<f64>,
+    /// Random affine distortions: max rotation (degrees), scale (fraction), shift (pixels), e.g. 10,0.1,2.
+    #[arg(long, value_parser = parse_affine)]
+    augment: Option<host::augment::Affine>,
+    /// Turn the preset's augmentation off.
+    #[arg(long, conflicts_with = "augment")]
+    no_augment: bool,
     /// Run folder (default runs/<date>-<time>-h<hidden>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -89,11 +113,36 @@ struct TrainArgs {
     json: bool,
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum OptimizerArg {
+    Sgd,
+    Adamw,
+}
+
+fn parse_affine(s: &str) -> Result<host::augment::Affine, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|e| format!("{p:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [r, sc, sh] if r >= 0.0 && (0.0..1.0).contains(&sc) && sh >= 0.0 => Ok(host::augment::Affine {
+            max_rotation_deg: r,
+            max_scale: sc,
+            max_shift_px: sh,
+        }),
+        _ => Err("expected ROTATION_DEG,SCALE,SHIFT_PX with non-negative values and scale < 1, e.g. 10,0.1,2".into()),
+    }
+}
+
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["checkpoint", "model"])))]
 struct EvalArgs {
     /// Float checkpoint (model.ckpt of a run folder).
     #[arg(long)]
-    checkpoint: PathBuf,
+    checkpoint: Option<PathBuf>,
+    /// int8 model file (model.postcard), run with the shared integer kernel on the 10,000 test images.
+    #[arg(long)]
+    model: Option<PathBuf>,
     #[arg(long, default_value_os_t = mnist::default_data_dir())]
     data: PathBuf,
     /// Print one JSON object as the last line of stdout.
@@ -116,6 +165,38 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
     s.train.momentum = a.momentum.unwrap_or(s.train.momentum);
     s.seed = a.seed.unwrap_or(s.seed);
     s.init_std = a.init_std.unwrap_or(s.init_std);
+    let x = &mut s.extras;
+    match a.optimizer {
+        Some(OptimizerArg::Sgd) => x.optimizer = Optimizer::Sgd,
+        Some(OptimizerArg::Adamw) if !matches!(x.optimizer, Optimizer::AdamW { .. }) => {
+            x.optimizer = Optimizer::AdamW {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.01,
+            }
+        }
+        _ => {}
+    }
+    if let Some(wd) = a.weight_decay {
+        match &mut x.optimizer {
+            Optimizer::AdamW { weight_decay, .. } => *weight_decay = wd,
+            Optimizer::Sgd => {
+                anyhow::bail!("--weight-decay applies to --optimizer adamw (use --reg with sgd)")
+            }
+        }
+    }
+    if a.cosine {
+        x.schedule = Schedule::Cosine {
+            warmup_iters: a.warmup.unwrap_or(0),
+            min_ratio: 0.0,
+        };
+    }
+    x.dropout_input = a.dropout_input.unwrap_or(x.dropout_input);
+    x.dropout_hidden = a.dropout_hidden.unwrap_or(x.dropout_hidden);
+    if a.augment.is_some() || a.no_augment {
+        x.augment = a.augment;
+    }
 
     println!(
         "training 784-{}-10 on {} (lr {}, decay {}, momentum {}, reg {}, batch {}, {}, seed {})",
@@ -132,17 +213,34 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
         },
         s.seed
     );
+    if s.extras != host::train::Extras::default() {
+        println!("  extras: {}", serde_json::to_string(&s.extras)?);
+    }
     let r = train_cmd::run(&s, &a.data, a.out, false)?;
     println!(
         "validation accuracy {:.4}, test accuracy {:.4} ({} iterations, {:.1} s training, {:.1} s loading)",
         r.val_acc, r.test_acc, r.iters, r.train_seconds, r.load_seconds
     );
-    println!("wrote {}", r.out_dir.display());
+    println!(
+        "int8 model: test accuracy {:.4} ({:+.2} points vs float), id {:016x}",
+        r.int8_test_acc,
+        100.0 * (r.int8_test_acc - r.test_acc),
+        r.model_id
+    );
+    println!(
+        "wrote {} (model.ckpt, model.postcard, metrics.json)",
+        r.out_dir.display()
+    );
+    println!(
+        "firmware with this model: FIRMWARE_MODEL={} cargo firmware",
+        std::path::absolute(r.out_dir.join("model.postcard"))?.display()
+    );
     if a.json {
         let v = json!({
             "val_acc": r.val_acc, "test_acc": r.test_acc, "train_seconds": r.train_seconds,
             "load_seconds": r.load_seconds, "hidden": r.hidden, "iters": r.iters, "epochs": r.epochs,
-            "final_loss": r.final_loss, "out_dir": r.out_dir,
+            "final_loss": r.final_loss, "out_dir": r.out_dir, "int8_test_acc": r.int8_test_acc,
+            "model_id": format!("{:016x}", r.model_id),
         });
         println!("{v}");
     }
@@ -217,27 +315,63 @@ fn float_eval<const H: usize>(ckpt: &Checkpoint, ds: &Dataset<f32>) -> anyhow::R
 }
 
 fn cmd_eval(a: EvalArgs) -> anyhow::Result<()> {
-    let ckpt = Checkpoint::load(&a.checkpoint)?;
-    anyhow::ensure!(
-        ckpt.input == PIXELS && ckpt.classes == CLASSES,
-        "{}: a {}-{}-{} net is not an MNIST net",
-        a.checkpoint.display(),
-        ckpt.input,
-        ckpt.hidden,
-        ckpt.classes
-    );
     let raw = mnist::load_raw(&a.data)?;
-    let ds = Dataset::<f32>::with_mean(&raw, &ckpt.mean_image);
-    let (val, test) = with_hidden!(ckpt.hidden, float_eval(&ckpt, &ds))
-        .with_context(|| format!("evaluating {}", a.checkpoint.display()))?;
-    println!("{}: 784-{}-10 float", a.checkpoint.display(), ckpt.hidden);
-    println!("validation accuracy {val:.4} ({} images)", ds.val.len());
-    println!("test accuracy       {test:.4} ({} images)", ds.test.len());
-    if a.json {
-        println!(
-            "{}",
-            json!({"float_val_acc": val, "float_test_acc": test, "images": ds.test.len(), "hidden": ckpt.hidden})
+    let mut out = serde_json::Map::new();
+    out.insert("images".into(), json!(raw.test_labels.len()));
+    if let Some(path) = &a.checkpoint {
+        let ckpt = Checkpoint::load(path)?;
+        anyhow::ensure!(
+            ckpt.input == PIXELS && ckpt.classes == CLASSES,
+            "{}: a {}-{}-{} net is not an MNIST net",
+            path.display(),
+            ckpt.input,
+            ckpt.hidden,
+            ckpt.classes
         );
+        let ds = Dataset::<f32>::with_mean(&raw, &ckpt.mean_image);
+        let (val, test) = with_hidden!(ckpt.hidden, float_eval(&ckpt, &ds))
+            .with_context(|| format!("evaluating {}", path.display()))?;
+        println!("{}: 784-{}-10 float", path.display(), ckpt.hidden);
+        println!("  validation accuracy {val:.4} ({} images)", ds.val.len());
+        println!("  test accuracy       {test:.4} ({} images)", ds.test.len());
+        out.insert("float_val_acc".into(), json!(val));
+        out.insert("float_test_acc".into(), json!(test));
+        out.insert("hidden".into(), json!(ckpt.hidden));
+    }
+    if let Some(path) = &a.model {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let model = model_format::Model::from_bytes(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: not a usable model file: {e}", path.display()))?;
+        let r = host::quantize::evaluate_int8(&model, &raw.test_images, &raw.test_labels);
+        let d = model.dims();
+        println!(
+            "{}: {}-{}-{} int8, id {:016x}",
+            path.display(),
+            d.input,
+            d.hidden,
+            d.classes,
+            r.model_id
+        );
+        println!(
+            "  test accuracy       {:.4} ({} images, {:.0} images/s single thread)",
+            r.accuracy,
+            r.images,
+            r.images as f64 / r.seconds
+        );
+        out.insert("int8_test_acc".into(), json!(r.accuracy));
+        out.insert("model_id".into(), json!(format!("{:016x}", r.model_id)));
+        out.insert(
+            "images_per_second".into(),
+            json!(r.images as f64 / r.seconds),
+        );
+        out.insert("hidden".into(), json!(d.hidden));
+    }
+    if let (Some(f), Some(q)) = (out.get("float_test_acc"), out.get("int8_test_acc")) {
+        let delta = 100.0 * (q.as_f64().unwrap_or(0.0) - f.as_f64().unwrap_or(0.0));
+        println!("  int8 - float: {delta:+.2} percentage points");
+    }
+    if a.json {
+        println!("{}", serde_json::Value::Object(out));
     }
     Ok(())
 }
@@ -249,7 +383,7 @@ fn main() -> anyhow::Result<()> {
             data: mnist::default_data_dir(),
             ..TrainArgs::default()
         }),
-        Some(Command::Train(a)) => cmd_train(a),
+        Some(Command::Train(a)) => cmd_train(*a),
         Some(Command::Toy { json }) => cmd_toy(json),
         Some(Command::Gradcheck { reg }) => cmd_gradcheck(reg),
         Some(Command::Eval(a)) => cmd_eval(a),

@@ -139,7 +139,8 @@ fn quantize(checkpoint: &Path, out: &Path, data: &Path) -> anyhow::Result<()> {
     let q = quantize_net(&float_net(&ckpt), calib)
         .with_context(|| format!("quantising {}", checkpoint.display()))?;
     println!(
-        "calibration on the first {} training images: agreement with the float net",
+        "calibration on the first {} training images (class agreement with the float net; \
+         the lowest RMS logit error is chosen)",
         q.calibration_images
     );
     for c in &q.candidates {
@@ -149,11 +150,12 @@ fn quantize(checkpoint: &Path, out: &Path, data: &Path) -> anyhow::Result<()> {
             ""
         };
         println!(
-            "  {:<22} {:>6} / {} ({:.2} %){mark}",
+            "  {:<22} {:>6} / {} ({:.2} %)  logit rmse {:.4}{mark}",
             c.scale.to_string(),
             c.agree,
             q.calibration_images,
-            100.0 * c.agree as f64 / q.calibration_images as f64
+            100.0 * c.agree as f64 / q.calibration_images as f64,
+            c.logit_rmse
         );
     }
     std::fs::write(out, &q.bytes).with_context(|| format!("writing {}", out.display()))?;

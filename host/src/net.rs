@@ -192,6 +192,13 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
 
     /// Forward pass on row-major `x` (`n x I`).
     pub fn forward(&self, x: &[T]) -> Forward<T, H, C> {
+        self.forward_masked(x, None)
+    }
+
+    /// Forward pass with the hidden activations multiplied by `hidden_scale`
+    /// (`n x H`, column-major like `Forward::hidden`): inverted dropout, where
+    /// an entry is 0 (dropped) or 1/(1-p) (kept).
+    pub fn forward_masked(&self, x: &[T], hidden_scale: Option<&[T]>) -> Forward<T, H, C> {
         assert_eq!(x.len() % I, 0, "input length is not a multiple of {I}");
         let n = x.len() / I;
         let mut hidden = Batch::<T, H>::zeros(n);
@@ -199,6 +206,16 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         for (j, mut col) in hidden.column_iter_mut().enumerate() {
             let b = self.b1[j];
             col.apply(|v| *v = (*v + b).max(T::zero()));
+        }
+        if let Some(scale) = hidden_scale {
+            assert_eq!(
+                scale.len(),
+                n * H,
+                "one dropout scale per hidden activation"
+            );
+            for (h, &s) in hidden.as_mut_slice().iter_mut().zip(scale) {
+                *h *= s;
+            }
         }
         let mut scores = Batch::<T, C>::zeros(n);
         gemm_into!(scores, &hidden, &*self.w2);
@@ -237,7 +254,19 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
 
     /// Loss and all four gradients (written into `grads`).
     pub fn loss_and_grads(&self, x: &[T], y: &[u8], reg: T, grads: &mut Grads<T, I, H, C>) -> T {
-        let fwd = self.forward(x);
+        self.loss_and_grads_masked(x, y, reg, None, grads)
+    }
+
+    /// `loss_and_grads` with inverted dropout on the hidden layer (see `forward_masked`).
+    pub fn loss_and_grads_masked(
+        &self,
+        x: &[T],
+        y: &[u8],
+        reg: T,
+        hidden_scale: Option<&[T]>,
+        grads: &mut Grads<T, I, H, C>,
+    ) -> T {
+        let fwd = self.forward_masked(x, hidden_scale);
         let mut dscores = fwd.scores.clone();
         let data_loss = softmax_loss(&fwd.scores, y, Some(&mut dscores));
 
@@ -248,7 +277,8 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
             grads.b2[k] = col.sum();
         }
 
-        // Back through ReLU: dH = (dS W2ᵀ) ⊙ [hidden > 0]
+        // Back through ReLU (and dropout): dH = (dS W2ᵀ) ⊙ [hidden > 0] ⊙ scale.
+        // A dropped unit has hidden == 0, so the ReLU test zeroes it too.
         let mut dhidden = Batch::<T, H>::zeros(dscores.nrows());
         gemm_into!(dhidden, &dscores, &heap_t(&self.w2));
         dhidden.zip_apply(&fwd.hidden, |d, h| {
@@ -256,6 +286,11 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
                 *d = T::zero();
             }
         });
+        if let Some(scale) = hidden_scale {
+            for (d, &s) in dhidden.as_mut_slice().iter_mut().zip(scale) {
+                *d *= s;
+            }
+        }
 
         // Layer 1: dW1 = Xᵀ dH + reg W1, db1 = Σ_rows dH
         gemm_into!(grads.w1, rows_view_t::<T, I>(x), &dhidden);
@@ -336,6 +371,28 @@ mod tests {
         let y = [0u8, 1, 2, 3, 4, 0, 1];
         let (l64, l32) = (n64.loss(&x64, &y, 0.1), n32.loss(&x32, &y, 0.1));
         assert!((l64 - l32 as f64).abs() < 1e-5, "{l64} vs {l32}");
+    }
+
+    #[test]
+    fn dropout_gradients_match_numerical() {
+        // With a fixed mask the masked loss is a smooth function of the weights.
+        let mut rng = NumpyRng::new(9);
+        let mut net = TwoLayerNet::<f64, 7, 9, 4>::init(0.5, &mut rng);
+        let x: Vec<f64> = (0..7 * 8).map(|_| rng.randn()).collect();
+        let y = [0u8, 1, 2, 3, 0, 1, 2, 3];
+        let mask: Vec<f64> = (0..8 * 9)
+            .map(|i| if i % 3 == 0 { 0.0 } else { 1.5 })
+            .collect();
+        let mut grads = TwoLayerNet::zeros();
+        net.loss_and_grads_masked(&x, &y, 0.01, Some(&mask), &mut grads);
+        for (p, name) in PARAM_NAMES.iter().enumerate() {
+            let num = crate::gradcheck::numerical_gradient(&mut net, p, 1e-5, |n| {
+                let fwd = n.forward_masked(&x, Some(&mask));
+                softmax_loss(&fwd.scores, &y, None) + n.reg_loss(0.01)
+            });
+            let err = crate::gradcheck::rel_error(&num, grads.slices()[p]);
+            assert!(err < 1e-6, "{name}: {err}");
+        }
     }
 
     #[test]

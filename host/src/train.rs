@@ -2,11 +2,15 @@
 //! replacement (`np.random.choice`), learning-rate decay once per epoch, and
 //! train (batch) / validation accuracy recorded per epoch.
 
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::augment::Affine;
 use crate::mnist::Split;
 use crate::net::{Real, TwoLayerNet};
+use crate::optim::{self, Optimizer, Schedule};
 use crate::rng::NumpyRng;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -103,37 +107,123 @@ fn validate(cfg: &TrainConfig, train: usize) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// One SGD-with-momentum learner: its buffers are allocated once and reused
-/// by every step. Update as the homework: `v = mu*v - lr*dW; W += v`.
-pub struct Sgd<T: Real, const I: usize, const H: usize, const C: usize> {
+/// Beyond the homework: optimiser, schedule, dropout and augmentation.
+/// `Extras::default()` is the homework's plain SGD-with-momentum run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Extras {
+    pub optimizer: Optimizer,
+    pub schedule: Schedule,
+    /// Probability of zeroing an input pixel during training (inverted dropout).
+    pub dropout_input: f64,
+    /// Probability of zeroing a hidden unit during training (inverted dropout).
+    pub dropout_hidden: f64,
+    /// Random affine distortion of every training image, when set.
+    pub augment: Option<Affine>,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Self {
+            optimizer: Optimizer::Sgd,
+            schedule: Schedule::StepPerEpoch,
+            dropout_input: 0.0,
+            dropout_hidden: 0.0,
+            augment: None,
+        }
+    }
+}
+
+impl Extras {
+    fn needs_aux_rng(&self) -> bool {
+        self.dropout_input > 0.0 || self.dropout_hidden > 0.0 || self.augment.is_some()
+    }
+}
+
+/// What the trainer reads: the splits and the mean image subtracted from
+/// them (augmentation warps `x + mean`).
+#[derive(Clone, Copy)]
+pub struct TrainData<'a, T> {
+    pub train: &'a Split<T>,
+    pub val: &'a Split<T>,
+    pub mean_image: &'a [f32],
+}
+
+/// Inverted-dropout scales: 0 with probability `p`, else `1/(1-p)`.
+fn dropout_scales<T: Real>(out: &mut [T], p: f64, rng: &mut SmallRng) {
+    let keep: T = nalgebra::convert(1.0 / (1.0 - p));
+    for o in out {
+        *o = if rng.random::<f64>() < p {
+            T::zero()
+        } else {
+            keep
+        };
+    }
+}
+
+/// One learner: its buffers and optimiser state are allocated once and
+/// reused by every step.
+pub struct Learner<T: Real, const I: usize, const H: usize, const C: usize> {
     grads: TwoLayerNet<T, I, H, C>,
-    velocity: TwoLayerNet<T, I, H, C>,
+    /// SGD velocity, or Adam's first moment.
+    moment1: TwoLayerNet<T, I, H, C>,
+    /// Adam's second moment.
+    moment2: Option<TwoLayerNet<T, I, H, C>>,
     indices: Vec<usize>,
     x_batch: Vec<T>,
     y_batch: Vec<u8>,
-    /// The rate in force; `train` decays it once per epoch.
+    hidden_scale: Vec<T>,
+    aux: SmallRng,
+    /// The rate in force.
     pub learning_rate: f64,
-    momentum: T,
-    reg: T,
+    steps: u64,
+    cfg: TrainConfig,
+    extras: Extras,
+    mean_image: Vec<f32>,
 }
 
-impl<T: Real, const I: usize, const H: usize, const C: usize> Sgd<T, I, H, C> {
-    pub fn new(cfg: &TrainConfig) -> Self {
+impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C> {
+    /// `aux_seed` drives dropout masks and distortions (unused without them).
+    pub fn new(cfg: &TrainConfig, extras: &Extras, aux_seed: u64, mean_image: &[f32]) -> Self {
         Self {
             grads: TwoLayerNet::zeros(),
-            velocity: TwoLayerNet::zeros(),
+            moment1: TwoLayerNet::zeros(),
+            moment2: matches!(extras.optimizer, Optimizer::AdamW { .. }).then(TwoLayerNet::zeros),
             indices: vec![0; cfg.batch_size],
             x_batch: vec![T::zero(); cfg.batch_size * I],
             y_batch: vec![0; cfg.batch_size],
+            hidden_scale: if extras.dropout_hidden > 0.0 {
+                vec![T::zero(); cfg.batch_size * H]
+            } else {
+                Vec::new()
+            },
+            aux: SmallRng::seed_from_u64(aux_seed),
             learning_rate: cfg.learning_rate,
-            momentum: nalgebra::convert(cfg.momentum),
-            reg: nalgebra::convert(cfg.reg),
+            steps: 0,
+            cfg: cfg.clone(),
+            extras: extras.clone(),
+            mean_image: mean_image.to_vec(),
         }
     }
 
-    /// Draw a minibatch with replacement, compute loss and gradients, update
-    /// `net`. Returns the loss (before the update); a non-finite loss leaves
-    /// `net` untouched and is returned as is.
+    fn distort_batch(&mut self, aff: &Affine) {
+        let seeds: Vec<u64> = (0..self.y_batch.len()).map(|_| self.aux.random()).collect();
+        let mean = &self.mean_image;
+        self.x_batch
+            .par_chunks_mut(I)
+            .zip(seeds)
+            .for_each(|(img, seed)| {
+                let mut rng = SmallRng::seed_from_u64(seed);
+                let mut tmp: Vec<f32> = img.iter().map(|&v| v.into() as f32).collect();
+                aff.apply(&mut tmp, mean, &mut rng);
+                for (d, s) in img.iter_mut().zip(tmp) {
+                    *d = From::from(s);
+                }
+            });
+    }
+
+    /// Draw a minibatch with replacement, distort it and drop out inputs if
+    /// asked, compute loss and gradients, update `net`. Returns the loss
+    /// (before the update); a non-finite loss leaves `net` untouched.
     pub fn step(
         &mut self,
         net: &mut TwoLayerNet<T, I, H, C>,
@@ -145,28 +235,74 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Sgd<T, I, H, C> {
             self.x_batch[b * I..(b + 1) * I].copy_from_slice(train.image_of::<I>(i));
             self.y_batch[b] = train.y[i];
         }
+        if let Some(aff) = self.extras.augment {
+            if self.mean_image.len() == I {
+                self.distort_batch(&aff);
+            }
+        }
+        if self.extras.dropout_input > 0.0 {
+            let keep: T = nalgebra::convert(1.0 / (1.0 - self.extras.dropout_input));
+            for x in &mut self.x_batch {
+                *x = if self.aux.random::<f64>() < self.extras.dropout_input {
+                    T::zero()
+                } else {
+                    *x * keep
+                };
+            }
+        }
+        let mask = if self.extras.dropout_hidden > 0.0 {
+            dropout_scales(
+                &mut self.hidden_scale,
+                self.extras.dropout_hidden,
+                &mut self.aux,
+            );
+            Some(&self.hidden_scale[..])
+        } else {
+            None
+        };
+        let reg: T = nalgebra::convert(self.cfg.reg);
         let loss: f64 = net
-            .loss_and_grads(&self.x_batch, &self.y_batch, self.reg, &mut self.grads)
+            .loss_and_grads_masked(&self.x_batch, &self.y_batch, reg, mask, &mut self.grads)
             .into();
         if !loss.is_finite() {
             return loss;
         }
-        let (mu, lr): (T, T) = (self.momentum, nalgebra::convert(self.learning_rate));
-        for ((w, v), g) in net
+        self.steps += 1;
+        let params = net
             .slices_mut()
             .into_iter()
-            .zip(self.velocity.slices_mut())
-            .zip(self.grads.slices())
-        {
-            for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
-                *v = mu * *v - lr * g;
-                *w += *v;
+            .zip(self.moment1.slices_mut())
+            .zip(self.grads.slices());
+        match (self.extras.optimizer, &mut self.moment2) {
+            (
+                Optimizer::AdamW {
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                },
+                Some(m2),
+            ) => {
+                for (p, ((w, m), g)) in params.enumerate() {
+                    // Decay weights, not biases (p = 0: W1, p = 2: W2).
+                    let decay = p % 2 == 0;
+                    let v = &mut m2.slices_mut()[p];
+                    let hyper = (beta1, beta2, eps, weight_decay);
+                    optim::adamw(w, m, v, g, self.learning_rate, self.steps, hyper, decay);
+                }
+            }
+            _ => {
+                let mu: T = nalgebra::convert(self.cfg.momentum);
+                let lr: T = nalgebra::convert(self.learning_rate);
+                for ((w, v), g) in params {
+                    optim::sgd_momentum(w, v, g, lr, mu);
+                }
             }
         }
         loss
     }
 
-    /// Accuracy of `net` on the last minibatch drawn.
+    /// Accuracy of `net` on the last minibatch drawn (as distorted).
     pub fn batch_accuracy(&self, net: &TwoLayerNet<T, I, H, C>) -> f64 {
         let pred = net.predict(&self.x_batch);
         let correct = pred
@@ -178,10 +314,8 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Sgd<T, I, H, C> {
     }
 }
 
-/// Train `net` in place for `cfg.num_iters` steps. `rng` drives minibatch
-/// sampling (seed it for a reproducible run). At each epoch start (as the
-/// homework counts them) it records batch and validation accuracy, then
-/// decays the learning rate.
+/// Train `net` in place for `cfg.num_iters` steps the homework's way (SGD
+/// with momentum, per-epoch decay). `rng` drives minibatch sampling.
 pub fn train<T: Real, const I: usize, const H: usize, const C: usize>(
     net: &mut TwoLayerNet<T, I, H, C>,
     train: &Split<T>,
@@ -190,31 +324,96 @@ pub fn train<T: Real, const I: usize, const H: usize, const C: usize>(
     rng: &mut NumpyRng,
     observer: &mut dyn Observer,
 ) -> Result<TrainStats, TrainError> {
-    validate(cfg, train.len())?;
-    let per_epoch = cfg.iterations_per_epoch(train.len());
-    let mut sgd = Sgd::new(cfg);
+    let data = TrainData {
+        train,
+        val,
+        mean_image: &[],
+    };
+    train_with(net, data, cfg, &Extras::default(), rng, observer)
+}
+
+/// Train `net` in place for `cfg.num_iters` steps with `extras`. At each
+/// epoch start (as the homework counts them) it records batch and
+/// validation accuracy; the step schedule then decays the learning rate.
+pub fn train_with<T: Real, const I: usize, const H: usize, const C: usize>(
+    net: &mut TwoLayerNet<T, I, H, C>,
+    data: TrainData<'_, T>,
+    cfg: &TrainConfig,
+    extras: &Extras,
+    rng: &mut NumpyRng,
+    observer: &mut dyn Observer,
+) -> Result<TrainStats, TrainError> {
+    validate(cfg, data.train.len())?;
+    validate_extras(extras, data.mean_image.len(), I)?;
+    let per_epoch = cfg.iterations_per_epoch(data.train.len());
+    // Only runs that use them draw the aux seed, so plain runs keep numpy's stream.
+    let aux_seed = if extras.needs_aux_rng() {
+        rng.next_u32() as u64
+    } else {
+        0
+    };
+    let mut learner = Learner::new(cfg, extras, aux_seed, data.mean_image);
     let mut stats = TrainStats::default();
     for it in 0..cfg.num_iters {
-        let loss = sgd.step(net, train, rng);
+        if let Some(lr) = extras
+            .schedule
+            .rate_at(cfg.learning_rate, it, cfg.num_iters)
+        {
+            learner.learning_rate = lr;
+        }
+        let loss = learner.step(net, data.train, rng);
         if !loss.is_finite() {
             return Err(TrainError::Diverged {
                 iteration: it,
-                learning_rate: sgd.learning_rate,
+                learning_rate: learner.learning_rate,
                 loss,
             });
         }
         stats.loss_history.push(loss);
         observer.iteration(it, loss);
         if it.is_multiple_of(per_epoch) {
-            let train_acc = sgd.batch_accuracy(net);
-            let val_acc = accuracy(net, val);
+            let train_acc = learner.batch_accuracy(net);
+            let val_acc = accuracy(net, data.val);
             stats.train_acc_history.push(train_acc);
             stats.val_acc_history.push(val_acc);
-            observer.epoch(it / per_epoch, train_acc, val_acc, sgd.learning_rate);
-            sgd.learning_rate *= cfg.learning_rate_decay;
+            observer.epoch(it / per_epoch, train_acc, val_acc, learner.learning_rate);
+            if extras.schedule == Schedule::StepPerEpoch {
+                learner.learning_rate *= cfg.learning_rate_decay;
+            }
         }
     }
     Ok(stats)
+}
+
+fn validate_extras(extras: &Extras, mean_len: usize, input: usize) -> Result<(), TrainError> {
+    let bad = |m: String| Err(TrainError::Invalid(m));
+    for (name, p) in [
+        ("input", extras.dropout_input),
+        ("hidden", extras.dropout_hidden),
+    ] {
+        if !(0.0..1.0).contains(&p) {
+            return bad(format!("{name} dropout must be in [0, 1), got {p}"));
+        }
+    }
+    if extras.augment.is_some() && (input != crate::mnist::PIXELS || mean_len != input) {
+        return bad("augmentation needs 28x28 images and their mean image".into());
+    }
+    if let Optimizer::AdamW {
+        beta1,
+        beta2,
+        eps,
+        weight_decay,
+    } = extras.optimizer
+    {
+        if !((0.0..1.0).contains(&beta1)
+            && (0.0..1.0).contains(&beta2)
+            && eps > 0.0
+            && weight_decay >= 0.0)
+        {
+            return bad("AdamW needs 0 <= beta1, beta2 < 1, eps > 0, weight decay >= 0".into());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! `host train` (and the bare `host`): load MNIST, train, evaluate, and write
-//! the run folder (float checkpoint, metrics.json).
+//! the run folder (float checkpoint, int8 model, metrics.json).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -12,8 +12,9 @@ use crate::checkpoint::Checkpoint;
 use crate::mnist::{self, Dataset, CLASSES, PIXELS};
 use crate::net::TwoLayerNet;
 use crate::presets::RunSettings;
+use crate::quantize;
 use crate::rng::NumpyRng;
-use crate::train::{accuracy, train, Observer, TrainStats};
+use crate::train::{accuracy, train_with, Observer, TrainData, TrainStats};
 use crate::with_hidden;
 
 /// What a finished run measured; written as `metrics.json`.
@@ -24,6 +25,10 @@ pub struct RunReport {
     pub epochs: f64,
     pub val_acc: f64,
     pub test_acc: f64,
+    /// Test accuracy of the int8 export (`model.postcard`) with the shared kernel.
+    pub int8_test_acc: f64,
+    /// Its model id (hash of the payload).
+    pub model_id: u64,
     pub final_loss: f64,
     pub load_seconds: f64,
     pub train_seconds: f64,
@@ -90,7 +95,12 @@ fn train_hidden<const H: usize>(
         ..settings.train.clone()
     };
     let start = Instant::now();
-    let stats = train(&mut net, &ds.train, &ds.val, &cfg, &mut rng, observer)?;
+    let data = TrainData {
+        train: &ds.train,
+        val: &ds.val,
+        mean_image: &ds.mean_image,
+    };
+    let stats = train_with(&mut net, data, &cfg, &settings.extras, &mut rng, observer)?;
     let seconds = start.elapsed().as_secs_f64();
     Ok(Trained {
         checkpoint: Checkpoint::from_net(&net, &ds.mean_image),
@@ -145,12 +155,24 @@ pub fn run(
     let out_dir = out_dir.unwrap_or_else(|| default_out_dir(settings.hidden));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     trained.checkpoint.save(&out_dir.join("model.ckpt"))?;
+    let model_bytes = quantize::quantize(
+        &trained.checkpoint,
+        quantize::calibration_images(&raw.train_images),
+    )?;
+    let model_path = out_dir.join("model.postcard");
+    std::fs::write(&model_path, &model_bytes)
+        .with_context(|| format!("writing {}", model_path.display()))?;
+    let model = model_format::Model::from_bytes(&model_bytes)
+        .map_err(|e| anyhow::anyhow!("the fresh export does not decode: {e}"))?;
+    let int8 = quantize::evaluate_int8(&model, &raw.test_images, &raw.test_labels);
     let report = RunReport {
         hidden: settings.hidden,
         iters,
         epochs: iters as f64 / per_epoch as f64,
         val_acc: trained.val_acc,
         test_acc: trained.test_acc,
+        int8_test_acc: int8.accuracy,
+        model_id: int8.model_id,
         final_loss: trained
             .stats
             .loss_history

@@ -46,7 +46,8 @@ pub enum DecodeError {
     Truncated,
     /// A format version this reader does not implement.
     UnsupportedVersion(u16),
-    /// A varint or other postcard encoding is invalid (e.g. a length prefix that overflows).
+    /// The postcard encoding is invalid: a varint that overflows or is not minimal, or a
+    /// payload that ends inside a field or continues after its last one.
     Malformed,
     /// Bytes follow the CRC; the count of extra bytes.
     TrailingBytes(usize),

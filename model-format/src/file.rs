@@ -146,6 +146,14 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     if !extra.is_empty() {
         return Err(DecodeError::Malformed);
     }
+    // 6. Canonical encoding: postcard accepts over-long varints (e.g. 0x80 0x00 for 0); a
+    // file using one would decode to the same model under a different id. Minimal varints
+    // make the byte lengths exact, so comparing lengths rejects every over-long one.
+    if covered != HEADER_LEN + 8 + varint_len(envelope.payload.len()) + envelope.payload.len()
+        || envelope.payload.len() != canonical_payload_len(&payload)
+    {
+        return Err(DecodeError::Malformed);
+    }
     validate(&payload)?;
     Ok(Decoded {
         version: header.version,
@@ -154,6 +162,29 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
         payload_len: envelope.payload.len(),
         payload,
     })
+}
+
+/// Bytes of the fixed header (magic + version).
+const HEADER_LEN: usize = 6;
+
+/// Length of the minimal LEB128 encoding of `v`.
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// The payload's length when every varint in it is minimal.
+fn canonical_payload_len(p: &Payload<'_>) -> usize {
+    let dims = [p.input, p.hidden, p.classes].map(|d| varint_len(d as usize));
+    let arrays = [p.w1, p.b1, p.multiplier, p.shift, p.w2, p.b2]
+        .map(|a| varint_len(a.len()).saturating_add(a.len()));
+    // layout u8 + 3 dims + logit_scale f32 + 6 arrays; each array lies inside the payload,
+    // so the sum cannot overflow.
+    1 + dims.iter().sum::<usize>() + 4 + arrays.iter().sum::<usize>()
 }
 
 /// Layout tag, dims, array lengths and parameter ranges.

@@ -83,6 +83,37 @@ fn malformed_varint_or_payload() {
 }
 
 #[test]
+fn malformed_over_long_varints() {
+    // postcard itself accepts over-long varints; the format does not (one model, one file,
+    // one id). Both files below have a correct id and CRC.
+    let r = raw();
+    let payload = r.payload();
+    // Payload byte 3 is `hidden` (layout 1 byte, input 784 = 0x90 0x06): 4 -> 0x84 0x00.
+    assert_eq!(payload[3], 4);
+    let mut long = payload[..3].to_vec();
+    long.extend_from_slice(&[0x84, 0x00]);
+    long.extend_from_slice(&payload[4..]);
+    let mut len = Vec::new();
+    common::varint(long.len() as u64, &mut len);
+    let f = common::wrap(*b"MNI8", 1, common::CRC64.checksum(&long), &len, &long);
+    assert_eq!(decode(&f), Err(DecodeError::Malformed));
+    // The envelope's payload length with one extra continuation byte.
+    let mut len = Vec::new();
+    common::varint(payload.len() as u64, &mut len);
+    let last = len.len() - 1;
+    len[last] |= 0x80;
+    len.push(0x00);
+    let f = common::wrap(
+        *b"MNI8",
+        1,
+        common::CRC64.checksum(&payload),
+        &len,
+        &payload,
+    );
+    assert_eq!(decode(&f), Err(DecodeError::Malformed));
+}
+
+#[test]
 fn trailing_bytes() {
     let mut f = good();
     f.extend_from_slice(&[0, 0, 0]);

@@ -14,7 +14,8 @@
 use core::cell::UnsafeCell;
 use core::fmt::Write as _;
 
-use cortex_m::peripheral::{syst::SystClkSource, SYST};
+use cortex_m::interrupt::InterruptNumber;
+use cortex_m::peripheral::{syst::SystClkSource, NVIC, SYST};
 use cortex_m_semihosting::{hio, nr, syscall};
 use model_format::{Model, INPUT};
 use panic_semihosting as _;
@@ -121,10 +122,37 @@ fn report_boot(out: &mut Console, device: &Device<'_>) {
     }
 }
 
+/// UART0's receive interrupt on mps2-an386 (CMSDK UART0 RX is external interrupt 0).
+#[derive(Clone, Copy)]
+struct Uart0Rx;
+
+// SAFETY: 0 is a valid external interrupt number of this board.
+unsafe impl InterruptNumber for Uart0Rx {
+    fn number(self) -> u16 {
+        0
+    }
+}
+
+/// Sleep until UART0 has received something: WFI wakes on the pending RX interrupt even
+/// though PRIMASK keeps it from being taken; then forget it.
+fn sleep_until_uart0_rx() {
+    cortex_m::asm::wfi();
+    NVIC::unpend(Uart0Rx);
+}
+
 fn serve(device: &Device<'_>, stopwatch: SysTickStopwatch, out: &mut Console) -> ! {
-    let _ = writeln!(out, "serve: protocol v{} on UART0", crate::protocol::PROTOCOL_VERSION);
+    let _ = writeln!(
+        out,
+        "serve: protocol v{} on UART0",
+        crate::protocol::PROTOCOL_VERSION
+    );
+    // Interrupts stay masked for good: the RX line only wakes the core (see above).
+    cortex_m::interrupt::disable();
+    // SAFETY: with PRIMASK set no handler can run, so unmasking the line breaks no critical
+    // section; it only lets the pending RX interrupt end a WFI.
+    unsafe { NVIC::unmask(Uart0Rx) };
     // SAFETY: UART0 is used by nothing else in this program.
-    let mut uart = unsafe { CmsdkUart::new(MPS2_UART0, 16) };
+    let mut uart = unsafe { CmsdkUart::new(MPS2_UART0, 16) }.sleep_while_idle(sleep_until_uart0_rx);
     let mut server = Server::new(device, stopwatch, NoLed);
     // The UART never reports end of input and cannot fail, so this does not return.
     let _ = server.serve(&mut uart);
@@ -140,7 +168,10 @@ fn self_test(device: &Device<'_>, stopwatch: &mut SysTickStopwatch, out: &mut Co
     let striped: [u8; INPUT] = core::array::from_fn(|i| if i % 28 < 14 { 255 } else { 0 });
     for (name, image) in [("blank", &blank), ("striped", &striped)] {
         let (class, cost) = timed(model, image, stopwatch);
-        let _ = writeln!(out, "check: {name} image -> class {class}, {cost} instructions");
+        let _ = writeln!(
+            out,
+            "check: {name} image -> class {class}, {cost} instructions"
+        );
     }
     let _ = writeln!(out, "check: stack_high_water={}", stack::high_water());
     EXIT_OK
@@ -191,7 +222,10 @@ fn run_batch(
             EXIT_OK
         }
         Err(BatchError::PartialImage { bytes }) => {
-            let _ = writeln!(out, "batch: input ends inside an image ({bytes} stray bytes)");
+            let _ = writeln!(
+                out,
+                "batch: input ends inside an image ({bytes} stray bytes)"
+            );
             EXIT_IO
         }
         Err(BatchError::Read(_)) => {

@@ -96,15 +96,23 @@ impl RawFile {
     /// The file bytes, with a correct CRC-32 over everything before it.
     pub fn build(&self) -> Vec<u8> {
         let payload = self.payload();
-        let mut f = self.magic.to_vec();
-        f.extend_from_slice(&self.version.to_le_bytes());
         let id = self.model_id.unwrap_or_else(|| CRC64.checksum(&payload));
-        f.extend_from_slice(&id.to_le_bytes());
-        bytes_field(&payload, &mut f);
-        let crc = CRC32.checksum(&f);
-        f.extend_from_slice(&crc.to_le_bytes());
-        f
+        let mut len = Vec::new();
+        varint(payload.len() as u64, &mut len);
+        wrap(self.magic, self.version, id, &len, &payload)
     }
+}
+
+/// magic | version | id | `len_prefix` | payload | CRC-32 of all before it.
+pub fn wrap(magic: [u8; 4], version: u16, id: u64, len_prefix: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut f = magic.to_vec();
+    f.extend_from_slice(&version.to_le_bytes());
+    f.extend_from_slice(&id.to_le_bytes());
+    f.extend_from_slice(len_prefix);
+    f.extend_from_slice(payload);
+    let crc = CRC32.checksum(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    f
 }
 
 /// A small valid model with deterministic contents.

@@ -1,0 +1,195 @@
+//! Protocol client: speaks the firmware's framed protocol over any byte stream (a serial port
+//! to a real board, QEMU's emulated UART through a socket, or an in-memory fake).
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use model_format::protocol::{
+    decode_response, encode_frame, Classification, CycleCounter, ErrorReply, FrameReader,
+    ModelStatus, Request, RequestBody, ResponseBody, MAX_FRAME, PROTOCOL_VERSION,
+};
+use model_format::INPUT;
+
+/// What the device said about itself (`Info`), owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub firmware_version: String,
+    pub board: String,
+    pub counter: CycleCounter,
+    pub model: ModelStatus,
+    pub stack_high_water: u32,
+}
+
+/// One reply of the device, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Info(DeviceInfo),
+    Classified(Classification),
+    Error(ErrorReply),
+}
+
+impl Reply {
+    fn from_body(body: ResponseBody<'_>) -> Self {
+        match body {
+            ResponseBody::Info(i) => Reply::Info(DeviceInfo {
+                firmware_version: i.firmware_version.to_owned(),
+                board: i.board.to_owned(),
+                counter: i.counter,
+                model: i.model,
+                stack_high_water: i.stack_high_water,
+            }),
+            ResponseBody::Classified(c) => Reply::Classified(c),
+            ResponseBody::Error(e) => Reply::Error(e),
+        }
+    }
+}
+
+/// Encode a request as the bytes a client sends: a leading 0x00 (ends any half frame the
+/// device holds) and the frame.
+pub fn request_bytes(body: RequestBody<'_>) -> Vec<u8> {
+    let mut buf = vec![0u8; MAX_FRAME + 1];
+    let request = Request {
+        version: PROTOCOL_VERSION,
+        body,
+    };
+    // The protocol's requests always fit MAX_FRAME (checked by model-format's tests).
+    let n = encode_frame(&request, &mut buf[1..]).unwrap_or(0);
+    buf.truncate(n + 1);
+    buf
+}
+
+/// A client on one byte stream. The stream's own read timeout (if any) bounds each read;
+/// `reply_timeout` bounds the wait for a whole reply.
+pub struct Client<S> {
+    stream: S,
+    reader: FrameReader<MAX_FRAME>,
+    reply_timeout: Duration,
+}
+
+impl<S: Read + Write> Client<S> {
+    pub fn new(stream: S, reply_timeout: Duration) -> Self {
+        Self {
+            stream,
+            reader: FrameReader::new(),
+            reply_timeout,
+        }
+    }
+
+    /// Ask for the device description.
+    pub fn info(&mut self) -> anyhow::Result<DeviceInfo> {
+        match self.request(RequestBody::Info)? {
+            Reply::Info(i) => Ok(i),
+            other => bail!("device answered Info with {other:?}"),
+        }
+    }
+
+    /// Classify one image.
+    pub fn classify(&mut self, pixels: &[u8; INPUT]) -> anyhow::Result<Classification> {
+        match self.request(RequestBody::Classify { pixels })? {
+            Reply::Classified(c) => Ok(c),
+            Reply::Error(e) => bail!("device refused to classify: {e}"),
+            other => bail!("device answered Classify with {other:?}"),
+        }
+    }
+
+    /// Send one request and wait for its reply.
+    pub fn request(&mut self, body: RequestBody<'_>) -> anyhow::Result<Reply> {
+        self.send_raw(&request_bytes(body))
+    }
+
+    /// Send arbitrary bytes (e.g. a deliberately broken frame) and wait for the next reply.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> anyhow::Result<Reply> {
+        self.stream
+            .write_all(bytes)
+            .and_then(|()| self.stream.flush())
+            .context("writing to the device")?;
+        self.read_reply()
+    }
+
+    /// Wait for the next reply frame.
+    pub fn read_reply(&mut self) -> anyhow::Result<Reply> {
+        let deadline = Instant::now() + self.reply_timeout;
+        let mut byte = [0u8; 1];
+        loop {
+            if Instant::now() > deadline {
+                bail!("no reply from the device within {:?}", self.reply_timeout);
+            }
+            match self.stream.read(&mut byte) {
+                Ok(0) => bail!("the device closed the connection"),
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => continue,
+                Err(e) => return Err(e).context("reading from the device"),
+            }
+            match self.reader.push(byte[0]) {
+                model_format::protocol::Feed::Pending => {}
+                model_format::protocol::Feed::Oversized => {
+                    bail!("the device sent a frame longer than {MAX_FRAME} bytes")
+                }
+                model_format::protocol::Feed::Frame(frame) => {
+                    let response = decode_response(frame)
+                        .map_err(|e| anyhow::anyhow!("the device sent a bad frame: {e}"))?;
+                    return Ok(Reply::from_body(response.body));
+                }
+            }
+        }
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream that answers with canned bytes and records what was written.
+    struct Canned {
+        replies: io::Cursor<Vec<u8>>,
+        written: Vec<u8>,
+    }
+
+    impl Read for Canned {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.replies.read(buf)
+        }
+    }
+
+    impl Write for Canned {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn request_starts_with_a_delimiter_and_reply_is_decoded() {
+        let reply = model_format::protocol::Response {
+            version: PROTOCOL_VERSION,
+            body: ResponseBody::Error(ErrorReply::Malformed),
+        };
+        let mut buf = vec![0u8; MAX_FRAME];
+        let n = encode_frame(&reply, &mut buf).unwrap();
+        let stream = Canned {
+            replies: io::Cursor::new(buf[..n].to_vec()),
+            written: Vec::new(),
+        };
+        let mut client = Client::new(stream, Duration::from_secs(1));
+        assert_eq!(
+            client.request(RequestBody::Info).unwrap(),
+            Reply::Error(ErrorReply::Malformed)
+        );
+        assert_eq!(client.stream.written[0], 0);
+        assert_eq!(client.stream.written.last(), Some(&0));
+        // The stream is now exhausted: a further request reports the closed connection.
+        let err = client.request(RequestBody::Info).unwrap_err();
+        assert!(err.to_string().contains("closed"), "{err}");
+    }
+}

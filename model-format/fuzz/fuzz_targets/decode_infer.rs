@@ -1,0 +1,95 @@
+//! Decode + infer. Random bytes almost never pass the CRC, so the input is split: the first
+//! 784 bytes are the image, the rest seeds the parameters of a model that is encoded (so it
+//! has a valid CRC) with fuzzer-chosen dims, weights, biases, multipliers and shifts, then
+//! decoded and run. Inference must not panic and must agree with an i64 reference of
+//! FORMAT.md; an i32 overflow in the kernel would wrap and so differ from the reference
+//! (`cargo fuzz run -a` also turns overflow checks on).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use model_format::{Dims, Model, ModelParams, INPUT, MAX_BIAS_ABS};
+
+/// Cycles through the fuzzer's bytes (zeros when there are none).
+struct Bytes<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        let b = if self.data.is_empty() {
+            0
+        } else {
+            self.data[self.at % self.data.len()]
+        };
+        self.at += 1;
+        b
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+}
+
+fn reference(p: &ModelParams, px: &[u8; INPUT]) -> Vec<i64> {
+    let h = p.dims.hidden;
+    let hidden: Vec<i64> = (0..h)
+        .map(|j| {
+            let acc = i64::from(p.b1[j])
+                + (0..INPUT)
+                    .map(|i| i64::from(p.w1[j * INPUT + i]) * i64::from(px[i]))
+                    .sum::<i64>();
+            let d = 1i64 << p.shift[j];
+            ((acc * i64::from(p.multiplier[j]) + d / 2).div_euclid(d)).clamp(0, 255)
+        })
+        .collect();
+    (0..p.dims.classes)
+        .map(|k| {
+            i64::from(p.b2[k])
+                + (0..h)
+                    .map(|j| i64::from(p.w2[k * h + j]) * hidden[j])
+                    .sum::<i64>()
+        })
+        .collect()
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < INPUT {
+        return;
+    }
+    let (img, rest) = data.split_at(INPUT);
+    let px: [u8; INPUT] = img.try_into().unwrap();
+    let mut b = Bytes { data: rest, at: 0 };
+    // Hidden sizes across the whole supported range, biased towards small (fast) ones.
+    let hidden = match b.u8() {
+        0 => 1024,
+        1 => 1 + (b.u32() % 1024) as usize,
+        n => 1 + (n % 32) as usize,
+    };
+    let classes = 1 + (b.u8() % 16) as usize;
+    let bias = |b: &mut Bytes| (b.u32() as i32) % (MAX_BIAS_ABS + 1);
+    let params = ModelParams {
+        dims: Dims {
+            input: INPUT,
+            hidden,
+            classes,
+        },
+        w1: (0..hidden * INPUT).map(|_| b.u8() as i8).collect(),
+        b1: (0..hidden).map(|_| bias(&mut b)).collect(),
+        multiplier: (0..hidden).map(|_| (b.u32() >> 1) as i32).collect(),
+        shift: (0..hidden).map(|_| 1 + b.u8() % 62).collect(),
+        w2: (0..classes * hidden).map(|_| b.u8() as i8).collect(),
+        b2: (0..classes).map(|_| bias(&mut b)).collect(),
+        logit_scale: 1.0,
+    };
+    let bytes = params.encode().expect("in-range params encode");
+    let model = Model::from_bytes(&bytes).expect("own encoding decodes");
+    let pred = model.infer(&px);
+    let want = reference(&params, &px);
+    let got: Vec<i64> = pred.logits().iter().map(|&l| i64::from(l)).collect();
+    assert_eq!(got, want);
+    let best = *want.iter().max().unwrap();
+    assert_eq!(
+        usize::from(pred.class),
+        want.iter().position(|&l| l == best).unwrap()
+    );
+});
