@@ -239,12 +239,12 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
         "validation accuracy {:.4}, test accuracy {:.4} ({} iterations, {:.1} s training, {:.1} s loading)",
         r.val_acc, r.test_acc, r.iters, r.train_seconds, r.load_seconds
     );
-    println!(
-        "int8 model: test accuracy {:.4} ({:+.2} points vs float), id {:016x}",
-        r.int8_test_acc,
-        100.0 * (r.int8_test_acc - r.test_acc),
-        r.model_id
-    );
+    if let (Some(acc), Some(id)) = (r.int8_test_acc, r.model_id) {
+        println!(
+            "int8 model: test accuracy {acc:.4} ({:+.2} points vs float), id {id:016x}",
+            100.0 * (acc - r.test_acc)
+        );
+    }
     println!(
         "wrote {} (model.ckpt, model.postcard, metrics.json)",
         r.out_dir.display()
@@ -258,7 +258,7 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
             "val_acc": r.val_acc, "test_acc": r.test_acc, "train_seconds": r.train_seconds,
             "load_seconds": r.load_seconds, "hidden": r.hidden, "iters": r.iters, "epochs": r.epochs,
             "final_loss": r.final_loss, "out_dir": r.out_dir, "int8_test_acc": r.int8_test_acc,
-            "model_id": format!("{:016x}", r.model_id),
+            "model_id": r.model_id.map(|id| format!("{id:016x}")),
         });
         println!("{v}");
     }

@@ -496,6 +496,8 @@ fn save_run(
         epochs: t.iters as f64 / per_epoch as f64,
         val_acc: t.val_acc,
         test_acc: t.test_acc,
+        int8_test_acc: None,
+        model_id: None,
         final_loss: t.stats.loss_history.last().copied().unwrap_or(f64::NAN),
         load_seconds: 0.0,
         train_seconds: t.seconds,

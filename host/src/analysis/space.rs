@@ -267,6 +267,7 @@ impl Space {
                 batch_size: p.batch,
             },
             epochs,
+            extras: Default::default(),
         }
     }
 
