@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::hidden::SUPPORTED;
 use crate::presets::{Preset, RunSettings};
 use crate::rng::NumpyRng;
-use crate::train::TrainConfig;
+use crate::train::{Extras, TrainConfig};
 
 /// Grids larger than this are refused (a typo like `--hidden 50,...` x 10 lists explodes fast).
 pub const MAX_RUNS: usize = 10_000;
@@ -267,6 +267,8 @@ impl Space {
                 batch_size: p.batch,
             },
             epochs,
+            // The homework's optimiser: plain SGD with momentum, step decay per epoch.
+            extras: Extras::default(),
         }
     }
 
