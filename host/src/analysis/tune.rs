@@ -24,7 +24,7 @@ use super::pictures::{self, fmt_g, RunView};
 use super::space::{self, Length, Mode, Space};
 use super::{stamped_dir, GridName, TuneArgs};
 use crate::mnist::{self, Dataset, RawMnist};
-use crate::presets::{Preset, RunSettings};
+use crate::presets::RunSettings;
 use crate::train::{Observer, TrainStats};
 use crate::train_cmd::{train_on, RunReport, Trained};
 
@@ -471,14 +471,13 @@ pub fn format_table(results: &[RunResult]) -> String {
 /// Build the search space from the CLI arguments: a named grid or TOML file (or the default
 /// preset as a single point), then each flag replaces its dimension.
 pub fn space_from_args(a: &TuneArgs) -> anyhow::Result<Space> {
+    let base = Space::single(&a.preset.unwrap_or_default().settings());
     let mut s = match (&a.config, a.grid, a.homework_grid) {
-        (Some(path), _, _) => {
-            space::from_toml_file(path, Space::single(&Preset::Default.settings()))?
-        }
+        (Some(path), _, _) => space::from_toml_file(path, base)?,
         (None, _, true) | (None, Some(GridName::Homework), _) => Space::homework(),
         (None, Some(GridName::Scaled), _) => Space::scaled(),
         (None, Some(GridName::Quick), _) => Space::quick(),
-        (None, None, false) => Space::single(&Preset::Default.settings()),
+        (None, None, false) => base,
     };
     if !a.hidden.is_empty() {
         s.hidden = a.hidden.clone();
@@ -566,6 +565,9 @@ pub fn cli(a: TuneArgs, jobs: usize) -> anyhow::Result<()> {
         },
         a.data.display()
     );
+    if space.extras != crate::train::Extras::default() {
+        println!("every run: {:?}", space.extras);
+    }
     let raw = mnist::load_raw(&a.data)?;
     let opts = TuneOptions {
         jobs,
