@@ -56,8 +56,10 @@ Examples:
   host tune --hidden 100,200 --lr 0.1,0.3 --epochs 5
   host tune --random 20 --lr 0.01..1 --reg 1e-6..1e-3 --hidden 128,256 --iters 3000
   host tune --config space.toml
+  host tune --preset best --hidden 256,512 --epochs 20,40
 
 A TOML search space (every key optional; a scalar is a one-element list; flags override keys):
+  preset = \"default\"       # the base settings, as --preset
   mode = \"random\"          # or \"grid\" (the default)
   samples = 20             # random mode: settings to draw
   search_seed = 0          # random mode: seeds the sampler
@@ -83,6 +85,10 @@ pub struct TuneArgs {
     /// Start from a named search space; the flags below override its dimensions.
     #[arg(long, value_enum)]
     pub grid: Option<GridName>,
+    /// Settings to start from (every dimension a single value; optimiser, schedule, dropout and
+    /// augmentation always come from here). Default: the default preset.
+    #[arg(long, value_enum, conflicts_with_all = ["grid", "homework_grid"])]
+    pub preset: Option<crate::presets::Preset>,
     /// Same as `--grid homework`.
     #[arg(long, conflicts_with_all = ["grid", "config"])]
     pub homework_grid: bool,

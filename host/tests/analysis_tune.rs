@@ -91,6 +91,14 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
     let int8 = best.int8_test_acc.expect("int8 accuracy measured");
     let float = best.result.test_acc.unwrap();
     assert!((int8 - float).abs() < 0.02, "int8 {int8} vs float {float}");
+    let raw_metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(best.dir.join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        raw_metrics["int8_test_acc"], int8,
+        "metrics.json records the int8 export"
+    );
+    assert_eq!(raw_metrics["model_id"], model.model_id());
     for name in host::analysis_cli::pictures::RUN_PICTURES {
         assert!(best.dir.join(name).is_file(), "{name}");
     }

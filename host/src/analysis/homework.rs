@@ -23,7 +23,6 @@ use super::pictures::{self, RunView};
 use super::space::{Length, RealDim, Space, HOMEWORK_LRS};
 use super::tune::{self, TuneOptions, TuneOutcome};
 use super::{stamped_dir, HomeworkArgs};
-use crate::checkpoint::Checkpoint;
 use crate::mnist::{self, Dataset, RawMnist};
 use crate::presets::{Preset, RunSettings};
 use crate::toy;
@@ -462,7 +461,7 @@ fn sections_7_8(
         ("section8-decay", decay_s, &decay),
     ] {
         let dir = opts.out_dir.join(name);
-        files.extend(save_run(&dir, s, t, ds, &opts.data_dir)?);
+        files.extend(save_run(&dir, s, t, raw, ds, opts)?);
         if !opts.quick {
             let view = RunView {
                 subtitle: pictures::settings_line(s.hidden, &s.train),
@@ -478,17 +477,24 @@ fn sections_7_8(
     Ok((fixed, decay))
 }
 
-/// model.ckpt + metrics.json in `dir`.
+/// model.ckpt, model.postcard (unless quick) and metrics.json in `dir`, as `host train` writes.
 fn save_run(
     dir: &Path,
     s: &RunSettings,
     t: &Trained,
+    raw: &RawMnist,
     ds: &Dataset<f32>,
-    data_dir: &Path,
+    opts: &HomeworkOptions,
 ) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let ckpt = dir.join("model.ckpt");
     t.checkpoint.save(&ckpt)?;
+    let mut files = vec![ckpt];
+    let int8 = if opts.quick {
+        None
+    } else {
+        Some(tune::int8_export(t, raw, &dir.join("model.postcard"))?)
+    };
     let per_epoch = s.train.iterations_per_epoch(ds.train.len());
     let report = RunReport {
         hidden: s.hidden,
@@ -496,22 +502,23 @@ fn save_run(
         epochs: t.iters as f64 / per_epoch as f64,
         val_acc: t.val_acc,
         test_acc: t.test_acc,
-        int8_test_acc: None,
-        model_id: None,
+        // NaN (null in JSON) and 0 when --quick skips the int8 export.
+        int8_test_acc: int8.as_ref().map(|e| e.accuracy),
+        model_id: int8.as_ref().map(|e| e.model_id),
         final_loss: t.stats.loss_history.last().copied().unwrap_or(f64::NAN),
         load_seconds: 0.0,
         train_seconds: t.seconds,
         settings: s.clone(),
-        data_dir: data_dir.to_owned(),
+        data_dir: opts.data_dir.clone(),
         out_dir: dir.to_owned(),
         stats: t.stats.clone(),
     };
     let metrics = dir.join("metrics.json");
     std::fs::write(&metrics, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", metrics.display()))?;
-    // Checked on the way out so a broken save shows up here, not in a later `host report`.
-    Checkpoint::load(&ckpt)?;
-    Ok(vec![ckpt, metrics])
+    files.push(metrics);
+    files.extend(int8.map(|e| e.path));
+    Ok(files)
 }
 
 fn run_grid(

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::hidden::SUPPORTED;
 use crate::presets::{Preset, RunSettings};
 use crate::rng::NumpyRng;
-use crate::train::TrainConfig;
+use crate::train::{Extras, TrainConfig};
 
 /// Grids larger than this are refused (a typo like `--hidden 50,...` x 10 lists explodes fast).
 pub const MAX_RUNS: usize = 10_000;
@@ -71,10 +71,13 @@ pub struct Space {
     pub length: Length,
     pub seed: Vec<u32>,
     pub init_std: Vec<f64>,
+    /// Optimiser, schedule, dropout and augmentation of every run (not searched: taken from
+    /// the base preset).
+    pub extras: Extras,
 }
 
 impl Space {
-    /// One point: the default preset's settings.
+    /// One point: these settings (e.g. a preset's).
     pub fn single(s: &RunSettings) -> Self {
         Space {
             mode: Mode::Grid,
@@ -90,6 +93,7 @@ impl Space {
             },
             seed: vec![s.seed],
             init_std: vec![s.init_std],
+            extras: s.extras.clone(),
         }
     }
 
@@ -267,7 +271,7 @@ impl Space {
                 batch_size: p.batch,
             },
             epochs,
-            extras: Default::default(),
+            extras: self.extras.clone(),
         }
     }
 
@@ -473,6 +477,7 @@ enum ModeToml {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SpaceToml {
+    preset: Option<String>,
     mode: Option<ModeToml>,
     samples: Option<usize>,
     search_seed: Option<u32>,
@@ -488,10 +493,27 @@ struct SpaceToml {
     init_std: Option<OneOrMany<f64>>,
 }
 
-/// Parse a TOML search space; keys it leaves out keep `base`'s values.
+/// Parse a TOML search space; keys it leaves out keep `base`'s values (or, with
+/// `preset = "NAME"`, that preset's).
 pub fn from_toml(text: &str, base: Space) -> anyhow::Result<Space> {
     let t: SpaceToml = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut s = base;
+    let mut s = match &t.preset {
+        None => base,
+        Some(name) => {
+            let p = <Preset as clap::ValueEnum>::from_str(name, true).map_err(|_| {
+                let names: Vec<String> = <Preset as clap::ValueEnum>::value_variants()
+                    .iter()
+                    .filter_map(clap::ValueEnum::to_possible_value)
+                    .map(|v| v.get_name().to_owned())
+                    .collect();
+                anyhow::anyhow!(
+                    "preset: unknown {name:?}; choose one of {}",
+                    names.join(", ")
+                )
+            })?;
+            Space::single(&p.settings())
+        }
+    };
     if let Some(v) = t.hidden {
         s.hidden = v.into_vec();
     }
@@ -615,6 +637,22 @@ mod tests {
             assert!([50, 100].contains(&run.hidden));
         }
         assert_eq!(runs, r.runs().unwrap(), "same sampler seed, same draws");
+    }
+
+    #[test]
+    fn toml_preset_sets_the_base_including_extras() {
+        let s = from_toml(
+            "preset = \"best\"\nhidden = [256, 512]\n",
+            Space::single(&Preset::Default.settings()),
+        )
+        .unwrap();
+        let best = Preset::Best.settings();
+        let runs = s.runs().unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1], best, "hidden 512 is the best preset itself");
+        assert_eq!(runs[0].extras, best.extras);
+        let err = from_toml("preset = \"fastest\"", Space::single(&best)).unwrap_err();
+        assert!(format!("{err:#}").contains("homework-fixed"), "{err:#}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::pictures::{self, fmt_g, RunView};
 use super::space::{self, Length, Mode, Space};
 use super::{stamped_dir, GridName, TuneArgs};
 use crate::mnist::{self, Dataset, RawMnist};
-use crate::presets::{Preset, RunSettings};
+use crate::presets::RunSettings;
 use crate::train::{Observer, TrainStats};
 use crate::train_cmd::{train_on, RunReport, Trained};
 
@@ -339,6 +339,12 @@ fn save_best(
     let t = b.trained;
     let ckpt_path = dir.join("model.ckpt");
     t.checkpoint.save(&ckpt_path)?;
+    // The int8 export first: metrics.json records its accuracy and id, as `host train` does.
+    let int8 = if opts.int8 {
+        Some(int8_export(&t, raw, &dir.join("model.postcard")))
+    } else {
+        None
+    };
     let per_epoch = b.settings.train.iterations_per_epoch(ds.train.len());
     let report = RunReport {
         hidden: b.settings.hidden,
@@ -346,8 +352,15 @@ fn save_best(
         epochs: t.iters as f64 / per_epoch as f64,
         val_acc: t.val_acc,
         test_acc: t.test_acc,
-        int8_test_acc: None,
-        model_id: None,
+        // None (null in JSON) when there is no int8 model.
+        int8_test_acc: match &int8 {
+            Some(Ok(e)) => Some(e.accuracy),
+            _ => None,
+        },
+        model_id: match &int8 {
+            Some(Ok(e)) => Some(e.model_id),
+            _ => None,
+        },
         final_loss: t.stats.loss_history.last().copied().unwrap_or(f64::NAN),
         load_seconds: 0.0,
         train_seconds: t.seconds,
@@ -360,17 +373,13 @@ fn save_best(
     std::fs::write(&metrics_path, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", metrics_path.display()))?;
     let mut files = vec![ckpt_path, metrics_path];
-
-    let (int8_test_acc, int8_error) = if !opts.int8 {
-        (None, None)
-    } else {
-        match int8_export(&t, raw, &dir.join("model.postcard")) {
-            Ok((path, acc)) => {
-                files.push(path);
-                (Some(acc), None)
-            }
-            Err(e) => (None, Some(format!("{e:#}"))),
+    let (int8_test_acc, int8_error) = match int8 {
+        None => (None, None),
+        Some(Ok(e)) => {
+            files.push(e.path);
+            (Some(e.accuracy), None)
         }
+        Some(Err(e)) => (None, Some(format!("{e:#}"))),
     };
     if opts.pictures {
         let view = RunView {
@@ -392,16 +401,27 @@ fn save_best(
     })
 }
 
+/// A written int8 model file and how it did on the test set.
+pub struct Int8Export {
+    pub path: PathBuf,
+    pub accuracy: f64,
+    pub model_id: u64,
+}
+
 /// Quantise with the standard calibration images, write the model file, and measure its test
 /// accuracy with the shared integer kernel.
-fn int8_export(t: &Trained, raw: &RawMnist, path: &Path) -> anyhow::Result<(PathBuf, f64)> {
+pub fn int8_export(t: &Trained, raw: &RawMnist, path: &Path) -> anyhow::Result<Int8Export> {
     let calib = crate::quantize::calibration_images(&raw.train_images);
     let bytes = crate::quantize::quantize(&t.checkpoint, calib)?;
     let model = model_format::Model::from_bytes(&bytes)
         .map_err(|e| anyhow::anyhow!("the exported model does not decode: {e}"))?;
     let eval = crate::quantize::evaluate_int8(&model, &raw.test_images, &raw.test_labels);
     std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-    Ok((path.to_owned(), eval.accuracy))
+    Ok(Int8Export {
+        path: path.to_owned(),
+        accuracy: eval.accuracy,
+        model_id: eval.model_id,
+    })
 }
 
 /// The results as a text table, best first.
@@ -451,14 +471,13 @@ pub fn format_table(results: &[RunResult]) -> String {
 /// Build the search space from the CLI arguments: a named grid or TOML file (or the default
 /// preset as a single point), then each flag replaces its dimension.
 pub fn space_from_args(a: &TuneArgs) -> anyhow::Result<Space> {
+    let base = Space::single(&a.preset.unwrap_or_default().settings());
     let mut s = match (&a.config, a.grid, a.homework_grid) {
-        (Some(path), _, _) => {
-            space::from_toml_file(path, Space::single(&Preset::Default.settings()))?
-        }
+        (Some(path), _, _) => space::from_toml_file(path, base)?,
         (None, _, true) | (None, Some(GridName::Homework), _) => Space::homework(),
         (None, Some(GridName::Scaled), _) => Space::scaled(),
         (None, Some(GridName::Quick), _) => Space::quick(),
-        (None, None, false) => Space::single(&Preset::Default.settings()),
+        (None, None, false) => base,
     };
     if !a.hidden.is_empty() {
         s.hidden = a.hidden.clone();
@@ -546,6 +565,9 @@ pub fn cli(a: TuneArgs, jobs: usize) -> anyhow::Result<()> {
         },
         a.data.display()
     );
+    if space.extras != crate::train::Extras::default() {
+        println!("every run: {:?}", space.extras);
+    }
     let raw = mnist::load_raw(&a.data)?;
     let opts = TuneOptions {
         jobs,
