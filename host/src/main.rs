@@ -99,9 +99,12 @@ struct TrainArgs {
     /// Random affine distortions: max rotation (degrees), scale (fraction), shift (pixels), e.g. 10,0.1,2.
     #[arg(long, value_parser = parse_affine)]
     augment: Option<host::augment::Affine>,
-    /// Turn the preset's augmentation off.
-    #[arg(long, conflicts_with = "augment")]
+    /// Turn the preset's distortions (affine and elastic) off.
+    #[arg(long, conflicts_with_all = ["augment", "elastic"])]
     no_augment: bool,
+    /// Random elastic distortions: ALPHA,SIGMA in pixels (Simard et al. 2003 use 34,4).
+    #[arg(long, value_parser = parse_elastic)]
+    elastic: Option<host::augment::Elastic>,
     /// Run folder (default runs/<date>-<time>-h<hidden>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -131,6 +134,18 @@ fn parse_affine(s: &str) -> Result<host::augment::Affine, String> {
             max_shift_px: sh,
         }),
         _ => Err("expected ROTATION_DEG,SCALE,SHIFT_PX with non-negative values and scale < 1, e.g. 10,0.1,2".into()),
+    }
+}
+
+fn parse_elastic(s: &str) -> Result<host::augment::Elastic, String> {
+    match s
+        .split_once(',')
+        .map(|(a, b)| (a.trim().parse::<f64>(), b.trim().parse::<f64>()))
+    {
+        Some((Ok(alpha), Ok(sigma))) if alpha >= 0.0 && sigma > 0.0 && sigma <= 10.0 => {
+            Ok(host::augment::Elastic { alpha, sigma })
+        }
+        _ => Err("expected ALPHA,SIGMA with alpha >= 0 and 0 < sigma <= 10, e.g. 34,4".into()),
     }
 }
 
@@ -194,9 +209,12 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
     }
     x.dropout_input = a.dropout_input.unwrap_or(x.dropout_input);
     x.dropout_hidden = a.dropout_hidden.unwrap_or(x.dropout_hidden);
-    if a.augment.is_some() || a.no_augment {
-        x.augment = a.augment;
+    if a.no_augment {
+        x.augment = None;
+        x.elastic = None;
     }
+    x.augment = a.augment.or(x.augment);
+    x.elastic = a.elastic.or(x.elastic);
 
     println!(
         "training 784-{}-10 on {} (lr {}, decay {}, momentum {}, reg {}, batch {}, {}, seed {})",
@@ -221,12 +239,12 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
         "validation accuracy {:.4}, test accuracy {:.4} ({} iterations, {:.1} s training, {:.1} s loading)",
         r.val_acc, r.test_acc, r.iters, r.train_seconds, r.load_seconds
     );
-    println!(
-        "int8 model: test accuracy {:.4} ({:+.2} points vs float), id {:016x}",
-        r.int8_test_acc,
-        100.0 * (r.int8_test_acc - r.test_acc),
-        r.model_id
-    );
+    if let (Some(acc), Some(id)) = (r.int8_test_acc, r.model_id) {
+        println!(
+            "int8 model: test accuracy {acc:.4} ({:+.2} points vs float), id {id:016x}",
+            100.0 * (acc - r.test_acc)
+        );
+    }
     println!(
         "wrote {} (model.ckpt, model.postcard, metrics.json)",
         r.out_dir.display()
@@ -240,7 +258,7 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
             "val_acc": r.val_acc, "test_acc": r.test_acc, "train_seconds": r.train_seconds,
             "load_seconds": r.load_seconds, "hidden": r.hidden, "iters": r.iters, "epochs": r.epochs,
             "final_loss": r.final_loss, "out_dir": r.out_dir, "int8_test_acc": r.int8_test_acc,
-            "model_id": format!("{:016x}", r.model_id),
+            "model_id": r.model_id.map(|id| format!("{id:016x}")),
         });
         println!("{v}");
     }

@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
 use model_format::{Dims, Model, ModelParams, INPUT, MAX_BIAS_ABS, MAX_CLASSES, MAX_HIDDEN};
+use rayon::prelude::*;
 
 /// How many training images calibrate the activation scales: the first ones of the
 /// training split (never validation or test images).
@@ -213,41 +214,52 @@ pub fn quantize_net(net: &FloatNet<'_>, calib_images: &[u8]) -> anyhow::Result<Q
     let layer1 = Layer1::fold_and_quantize(net);
     let pre = layer1.pre_activations(calib_images);
     let float_scores: Vec<Vec<f32>> = calib_images
-        .chunks_exact(INPUT)
+        .par_chunks_exact(INPUT)
         .map(|px| net.scores(px))
         .collect();
     let n = float_scores.len();
 
-    // Best so far by logit error; earlier candidates win exact ties.
+    // Candidates are independent: score them in parallel (each one's sum runs
+    // in a fixed order, so the result does not depend on the thread count).
+    let scored: Vec<(CandidateResult, Vec<u8>)> = CANDIDATES
+        .par_iter()
+        .map(|&scale| -> anyhow::Result<(CandidateResult, Vec<u8>)> {
+            let act = activation_scales(scale, &pre, net.hidden);
+            let params = layer1.with_layer2(net, &act)?;
+            let bytes = params
+                .encode()
+                .with_context(|| format!("encoding the {scale} candidate"))?;
+            let model = Model::from_bytes(&bytes).context("decoding our own file")?;
+            let logit_scale = f64::from(model.logit_scale());
+            let (mut agree, mut sq) = (0usize, 0f64);
+            for (px, float) in calib_images.chunks_exact(INPUT).zip(&float_scores) {
+                let p = model.infer(as_image(px));
+                if usize::from(p.class) == argmax_f32(float) {
+                    agree += 1;
+                }
+                for (&l, &f) in p.logits().iter().zip(float) {
+                    sq += (f64::from(l) * logit_scale - f64::from(f)).powi(2);
+                }
+            }
+            let logit_rmse = (sq / (n * net.classes) as f64).sqrt();
+            Ok((
+                CandidateResult {
+                    scale,
+                    agree,
+                    logit_rmse,
+                },
+                bytes,
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    // Lowest logit error wins; earlier candidates win exact ties.
     let mut best: Option<(f64, Vec<u8>, ActivationScale)> = None;
-    let mut candidates = Vec::with_capacity(CANDIDATES.len());
-    for scale in CANDIDATES {
-        let act = activation_scales(scale, &pre, net.hidden);
-        let params = layer1.with_layer2(net, &act)?;
-        let bytes = params
-            .encode()
-            .with_context(|| format!("encoding the {scale} candidate"))?;
-        let model = Model::from_bytes(&bytes).context("decoding our own file")?;
-        let logit_scale = f64::from(model.logit_scale());
-        let (mut agree, mut sq) = (0usize, 0f64);
-        for (px, float) in calib_images.chunks_exact(INPUT).zip(&float_scores) {
-            let p = model.infer(as_image(px));
-            if usize::from(p.class) == argmax_f32(float) {
-                agree += 1;
-            }
-            for (&l, &f) in p.logits().iter().zip(float) {
-                sq += (f64::from(l) * logit_scale - f64::from(f)).powi(2);
-            }
+    let mut candidates = Vec::with_capacity(scored.len());
+    for (c, bytes) in scored {
+        if best.as_ref().is_none_or(|(r, _, _)| c.logit_rmse < *r) {
+            best = Some((c.logit_rmse, bytes, c.scale));
         }
-        let logit_rmse = (sq / (n * net.classes) as f64).sqrt();
-        candidates.push(CandidateResult {
-            scale,
-            agree,
-            logit_rmse,
-        });
-        if best.as_ref().is_none_or(|(r, _, _)| logit_rmse < *r) {
-            best = Some((logit_rmse, bytes, scale));
-        }
+        candidates.push(c);
     }
     let (_, bytes, chosen) = best.context("no candidates")?;
     Ok(Quantized {

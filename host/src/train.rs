@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::augment::Affine;
+use crate::augment::{Affine, Distorter, Elastic};
 use crate::mnist::Split;
 use crate::net::{Real, TwoLayerNet};
 use crate::optim::{self, Optimizer, Schedule};
@@ -119,6 +119,9 @@ pub struct Extras {
     pub dropout_hidden: f64,
     /// Random affine distortion of every training image, when set.
     pub augment: Option<Affine>,
+    /// Random elastic distortion of every training image, when set.
+    #[serde(default)]
+    pub elastic: Option<Elastic>,
 }
 
 impl Default for Extras {
@@ -129,13 +132,18 @@ impl Default for Extras {
             dropout_input: 0.0,
             dropout_hidden: 0.0,
             augment: None,
+            elastic: None,
         }
     }
 }
 
 impl Extras {
     fn needs_aux_rng(&self) -> bool {
-        self.dropout_input > 0.0 || self.dropout_hidden > 0.0 || self.augment.is_some()
+        self.dropout_input > 0.0 || self.dropout_hidden > 0.0 || self.distorts()
+    }
+
+    fn distorts(&self) -> bool {
+        self.augment.is_some() || self.elastic.is_some()
     }
 }
 
@@ -173,6 +181,7 @@ pub struct Learner<T: Real, const I: usize, const H: usize, const C: usize> {
     y_batch: Vec<u8>,
     hidden_scale: Vec<T>,
     aux: SmallRng,
+    distorter: Option<Distorter>,
     /// The rate in force.
     pub learning_rate: f64,
     steps: u64,
@@ -184,6 +193,9 @@ pub struct Learner<T: Real, const I: usize, const H: usize, const C: usize> {
 impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C> {
     /// `aux_seed` drives dropout masks and distortions (unused without them).
     pub fn new(cfg: &TrainConfig, extras: &Extras, aux_seed: u64, mean_image: &[f32]) -> Self {
+        let mut aux = SmallRng::seed_from_u64(aux_seed);
+        let distorter = (extras.distorts() && mean_image.len() == I)
+            .then(|| Distorter::new(extras.augment, extras.elastic, &mut aux));
         Self {
             grads: TwoLayerNet::zeros(),
             moment1: TwoLayerNet::zeros(),
@@ -196,7 +208,8 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C
             } else {
                 Vec::new()
             },
-            aux: SmallRng::seed_from_u64(aux_seed),
+            aux,
+            distorter,
             learning_rate: cfg.learning_rate,
             steps: 0,
             cfg: cfg.clone(),
@@ -205,7 +218,10 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C
         }
     }
 
-    fn distort_batch(&mut self, aff: &Affine) {
+    fn distort_batch(&mut self) {
+        let Some(distorter) = &self.distorter else {
+            return;
+        };
         let seeds: Vec<u64> = (0..self.y_batch.len()).map(|_| self.aux.random()).collect();
         let mean = &self.mean_image;
         self.x_batch
@@ -214,7 +230,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C
             .for_each(|(img, seed)| {
                 let mut rng = SmallRng::seed_from_u64(seed);
                 let mut tmp: Vec<f32> = img.iter().map(|&v| v.into() as f32).collect();
-                aff.apply(&mut tmp, mean, &mut rng);
+                distorter.apply(&mut tmp, mean, &mut rng);
                 for (d, s) in img.iter_mut().zip(tmp) {
                     *d = From::from(s);
                 }
@@ -235,11 +251,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C
             self.x_batch[b * I..(b + 1) * I].copy_from_slice(train.image_of::<I>(i));
             self.y_batch[b] = train.y[i];
         }
-        if let Some(aff) = self.extras.augment {
-            if self.mean_image.len() == I {
-                self.distort_batch(&aff);
-            }
-        }
+        self.distort_batch();
         if self.extras.dropout_input > 0.0 {
             let keep: T = nalgebra::convert(1.0 / (1.0 - self.extras.dropout_input));
             for x in &mut self.x_batch {
@@ -395,7 +407,7 @@ fn validate_extras(extras: &Extras, mean_len: usize, input: usize) -> Result<(),
             return bad(format!("{name} dropout must be in [0, 1), got {p}"));
         }
     }
-    if extras.augment.is_some() && (input != crate::mnist::PIXELS || mean_len != input) {
+    if extras.distorts() && (input != crate::mnist::PIXELS || mean_len != input) {
         return bad("augmentation needs 28x28 images and their mean image".into());
     }
     if let Optimizer::AdamW {

@@ -1,5 +1,5 @@
 //! `host train` (and the bare `host`): load MNIST, train, evaluate, and write
-//! the run folder (float checkpoint, int8 model, metrics.json).
+//! the run folder (float checkpoint, int8 model, metrics.json, pictures).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -8,6 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::analysis_cli::pictures;
 use crate::checkpoint::Checkpoint;
 use crate::mnist::{self, Dataset, CLASSES, PIXELS};
 use crate::net::TwoLayerNet;
@@ -25,10 +26,11 @@ pub struct RunReport {
     pub epochs: f64,
     pub val_acc: f64,
     pub test_acc: f64,
-    /// Test accuracy of the int8 export (`model.postcard`) with the shared kernel.
-    pub int8_test_acc: f64,
+    /// Test accuracy of the int8 export (`model.postcard`) with the shared kernel,
+    /// when the run exported one.
+    pub int8_test_acc: Option<f64>,
     /// Its model id (hash of the payload).
-    pub model_id: u64,
+    pub model_id: Option<u64>,
     pub final_loss: f64,
     pub load_seconds: f64,
     pub train_seconds: f64,
@@ -171,8 +173,8 @@ pub fn run(
         epochs: iters as f64 / per_epoch as f64,
         val_acc: trained.val_acc,
         test_acc: trained.test_acc,
-        int8_test_acc: int8.accuracy,
-        model_id: int8.model_id,
+        int8_test_acc: Some(int8.accuracy),
+        model_id: Some(int8.model_id),
         final_loss: trained
             .stats
             .loss_history
@@ -184,10 +186,18 @@ pub fn run(
         settings: settings.clone(),
         data_dir: data_dir.to_owned(),
         out_dir: out_dir.clone(),
-        stats: trained.stats,
+        stats: trained.stats.clone(),
     };
     let metrics = out_dir.join("metrics.json");
     std::fs::write(&metrics, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", metrics.display()))?;
+    let view = pictures::RunView {
+        subtitle: pictures::settings_line(settings.hidden, &settings.train),
+        stats: &report.stats,
+        checkpoint: &trained.checkpoint,
+        test_images: &raw.test_images,
+        test_labels: &raw.test_labels,
+    };
+    pictures::write_pictures(&out_dir, &view)?;
     Ok(report)
 }

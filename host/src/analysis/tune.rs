@@ -352,14 +352,14 @@ fn save_best(
         epochs: t.iters as f64 / per_epoch as f64,
         val_acc: t.val_acc,
         test_acc: t.test_acc,
-        // NaN (null in JSON) and 0 when there is no int8 model.
+        // None when there is no int8 model.
         int8_test_acc: match &int8 {
-            Some(Ok(e)) => e.accuracy,
-            _ => f64::NAN,
+            Some(Ok(e)) => Some(e.accuracy),
+            _ => None,
         },
         model_id: match &int8 {
-            Some(Ok(e)) => e.model_id,
-            _ => 0,
+            Some(Ok(e)) => Some(e.model_id),
+            _ => None,
         },
         final_loss: t.stats.loss_history.last().copied().unwrap_or(f64::NAN),
         load_seconds: 0.0,
