@@ -502,7 +502,7 @@ fn save_run(
         epochs: t.iters as f64 / per_epoch as f64,
         val_acc: t.val_acc,
         test_acc: t.test_acc,
-        // NaN (null in JSON) and 0 when --quick skips the int8 export.
+        // None when --quick skips the int8 export.
         int8_test_acc: int8.as_ref().map(|e| e.accuracy),
         model_id: int8.as_ref().map(|e| e.model_id),
         final_loss: t.stats.loss_history.last().copied().unwrap_or(f64::NAN),

@@ -352,7 +352,7 @@ fn save_best(
         epochs: t.iters as f64 / per_epoch as f64,
         val_acc: t.val_acc,
         test_acc: t.test_acc,
-        // None (null in JSON) when there is no int8 model.
+        // None when there is no int8 model.
         int8_test_acc: match &int8 {
             Some(Ok(e)) => Some(e.accuracy),
             _ => None,
