@@ -246,7 +246,7 @@ fn cmd_train(a: TrainArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "wrote {} (model.ckpt, model.postcard, metrics.json)",
+        "wrote {} (model.ckpt, model.postcard, metrics.json, pictures)",
         r.out_dir.display()
     );
     println!(
