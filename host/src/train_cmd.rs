@@ -41,6 +41,49 @@ pub struct RunReport {
     pub stats: TrainStats,
 }
 
+impl RunReport {
+    /// The report of a finished run; `int8` is the export's (test accuracy,
+    /// model id) when the run wrote one. `load_seconds` starts at 0.
+    pub fn new(
+        settings: &RunSettings,
+        trained: &Trained,
+        per_epoch: usize,
+        int8: Option<(f64, u64)>,
+        data_dir: &Path,
+        out_dir: &Path,
+    ) -> Self {
+        Self {
+            hidden: settings.hidden,
+            iters: trained.iters,
+            epochs: trained.iters as f64 / per_epoch as f64,
+            val_acc: trained.val_acc,
+            test_acc: trained.test_acc,
+            int8_test_acc: int8.map(|(acc, _)| acc),
+            model_id: int8.map(|(_, id)| id),
+            final_loss: trained
+                .stats
+                .loss_history
+                .last()
+                .copied()
+                .unwrap_or(f64::NAN),
+            load_seconds: 0.0,
+            train_seconds: trained.seconds,
+            settings: settings.clone(),
+            data_dir: data_dir.to_owned(),
+            out_dir: out_dir.to_owned(),
+            stats: trained.stats.clone(),
+        }
+    }
+
+    /// Write `metrics.json` into the run folder; returns its path.
+    pub fn write(&self) -> anyhow::Result<PathBuf> {
+        let path = self.out_dir.join("metrics.json");
+        std::fs::write(&path, serde_json::to_string_pretty(self)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+}
+
 /// Progress bar over iterations; epoch lines printed above it.
 struct Progress {
     bar: ProgressBar,
@@ -167,30 +210,16 @@ pub fn run(
     let model = model_format::Model::from_bytes(&model_bytes)
         .map_err(|e| anyhow::anyhow!("the fresh export does not decode: {e}"))?;
     let int8 = quantize::evaluate_int8(&model, &raw.test_images, &raw.test_labels);
-    let report = RunReport {
-        hidden: settings.hidden,
-        iters,
-        epochs: iters as f64 / per_epoch as f64,
-        val_acc: trained.val_acc,
-        test_acc: trained.test_acc,
-        int8_test_acc: Some(int8.accuracy),
-        model_id: Some(int8.model_id),
-        final_loss: trained
-            .stats
-            .loss_history
-            .last()
-            .copied()
-            .unwrap_or(f64::NAN),
-        load_seconds,
-        train_seconds: trained.seconds,
-        settings: settings.clone(),
-        data_dir: data_dir.to_owned(),
-        out_dir: out_dir.clone(),
-        stats: trained.stats.clone(),
-    };
-    let metrics = out_dir.join("metrics.json");
-    std::fs::write(&metrics, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", metrics.display()))?;
+    let mut report = RunReport::new(
+        settings,
+        &trained,
+        per_epoch,
+        Some((int8.accuracy, int8.model_id)),
+        data_dir,
+        &out_dir,
+    );
+    report.load_seconds = load_seconds;
+    report.write()?;
     let view = pictures::RunView {
         subtitle: pictures::settings_line(settings.hidden, &settings.train),
         stats: &report.stats,

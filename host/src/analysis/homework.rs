@@ -496,27 +496,10 @@ fn save_run(
         Some(tune::int8_export(t, raw, &dir.join("model.postcard"))?)
     };
     let per_epoch = s.train.iterations_per_epoch(ds.train.len());
-    let report = RunReport {
-        hidden: s.hidden,
-        iters: t.iters,
-        epochs: t.iters as f64 / per_epoch as f64,
-        val_acc: t.val_acc,
-        test_acc: t.test_acc,
-        // None when --quick skips the int8 export.
-        int8_test_acc: int8.as_ref().map(|e| e.accuracy),
-        model_id: int8.as_ref().map(|e| e.model_id),
-        final_loss: t.stats.loss_history.last().copied().unwrap_or(f64::NAN),
-        load_seconds: 0.0,
-        train_seconds: t.seconds,
-        settings: s.clone(),
-        data_dir: opts.data_dir.clone(),
-        out_dir: dir.to_owned(),
-        stats: t.stats.clone(),
-    };
-    let metrics = dir.join("metrics.json");
-    std::fs::write(&metrics, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", metrics.display()))?;
-    files.push(metrics);
+    // No int8 figures when --quick skips the export.
+    let int8_figures = int8.as_ref().map(|e| (e.accuracy, e.model_id));
+    let report = RunReport::new(s, t, per_epoch, int8_figures, &opts.data_dir, dir);
+    files.push(report.write()?);
     files.extend(int8.map(|e| e.path));
     Ok(files)
 }

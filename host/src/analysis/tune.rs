@@ -346,33 +346,19 @@ fn save_best(
         None
     };
     let per_epoch = b.settings.train.iterations_per_epoch(ds.train.len());
-    let report = RunReport {
-        hidden: b.settings.hidden,
-        iters: t.iters,
-        epochs: t.iters as f64 / per_epoch as f64,
-        val_acc: t.val_acc,
-        test_acc: t.test_acc,
-        // None when there is no int8 model.
-        int8_test_acc: match &int8 {
-            Some(Ok(e)) => Some(e.accuracy),
-            _ => None,
-        },
-        model_id: match &int8 {
-            Some(Ok(e)) => Some(e.model_id),
-            _ => None,
-        },
-        final_loss: t.stats.loss_history.last().copied().unwrap_or(f64::NAN),
-        load_seconds: 0.0,
-        train_seconds: t.seconds,
-        settings: b.settings.clone(),
-        data_dir: opts.data_dir.clone(),
-        out_dir: dir.clone(),
-        stats: t.stats.clone(),
+    let int8_figures = match &int8 {
+        Some(Ok(e)) => Some((e.accuracy, e.model_id)),
+        _ => None,
     };
-    let metrics_path = dir.join("metrics.json");
-    std::fs::write(&metrics_path, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", metrics_path.display()))?;
-    let mut files = vec![ckpt_path, metrics_path];
+    let report = RunReport::new(
+        &b.settings,
+        &t,
+        per_epoch,
+        int8_figures,
+        &opts.data_dir,
+        &dir,
+    );
+    let mut files = vec![ckpt_path, report.write()?];
     let (int8_test_acc, int8_error) = match int8 {
         None => (None, None),
         Some(Ok(e)) => {
