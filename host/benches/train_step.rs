@@ -22,9 +22,14 @@ fn bench(c: &mut Criterion) {
     let mut rng = NumpyRng::new(0);
     let mut net = TwoLayerNet::<f32, PIXELS, 200, CLASSES>::init(1e-4, &mut rng);
     let mut sgd = Learner::new(&cfg, &Extras::default(), 0, &ds.mean_image);
-    c.bench_function("train_step_h200_b200_f32", |b| {
+    let mut group = c.benchmark_group("train_step_h200_b200_f32");
+    group.bench_function("sparse", |b| {
+        b.iter(|| sgd.step_on(&mut net, &ds.train, Some(&ds.train_pixels), &mut rng))
+    });
+    group.bench_function("dense", |b| {
         b.iter(|| sgd.step(&mut net, &ds.train, &mut rng))
     });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -59,7 +59,7 @@ impl Checkpoint {
             input: I,
             hidden: H,
             classes: C,
-            w1: row_major(w1, I, H),
+            w1: flat(w1),
             b1: flat(b1),
             w2: row_major(w2, H, C),
             b2: flat(b2),
@@ -79,9 +79,10 @@ impl Checkpoint {
                 self.classes
             );
         }
-        let w1 = col_major(&self.w1, I, H);
         let w2 = col_major(&self.w2, H, C);
-        Ok(TwoLayerNet::from_slices([&w1, &self.b1, &w2, &self.b2]))
+        Ok(TwoLayerNet::from_slices([
+            &self.w1, &self.b1, &w2, &self.b2,
+        ]))
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -176,14 +177,14 @@ mod tests {
         let mut rng = NumpyRng::new(5);
         let net = TwoLayerNet::<f32, 6, 4, 3>::init(0.3, &mut rng);
         let ckpt = Checkpoint::from_net(&net, &[0.1; 6]);
-        assert_eq!(ckpt.w1[1], net.w1[(0, 1)], "row-major W1");
+        assert_eq!(ckpt.w1[1], net.w1t[(1, 0)], "row-major W1");
         let path = std::env::temp_dir().join(format!("ckpt-{}.bin", std::process::id()));
         ckpt.save(&path).unwrap();
         let back = Checkpoint::load(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(back, ckpt);
         let net2: TwoLayerNet<f32, 6, 4, 3> = back.to_net().unwrap();
-        assert_eq!(net2.w1, net.w1);
+        assert_eq!(net2.w1t, net.w1t);
         assert!(back.to_net::<f32, 6, 5, 3>().is_err());
     }
 

@@ -14,6 +14,7 @@ pub mod optim;
 pub mod presets;
 pub mod quantize;
 pub mod rng;
+pub mod sparse;
 pub mod toy;
 pub mod train;
 pub mod train_cmd;

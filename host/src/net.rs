@@ -62,11 +62,6 @@ fn rows_view<T: Real, const N: usize>(x: &[T]) -> MatrixView<'_, T, Dyn, Const<N
     MatrixView::from_slice_with_strides_generic(x, Dyn(x.len() / N), Const::<N>, Const::<N>, U1)
 }
 
-/// Row-major `n x N` data seen as its `N x n` transpose (no copy).
-fn rows_view_t<T: Real, const N: usize>(x: &[T]) -> MatrixView<'_, T, Const<N>, Dyn, U1, Const<N>> {
-    MatrixView::from_slice_with_strides_generic(x, Const::<N>, Dyn(x.len() / N), U1, Const::<N>)
-}
-
 /// The transpose of a column-major `n x N` batch as a view.
 fn batch_t<T: Real, const N: usize>(b: &Batch<T, N>) -> MatrixView<'_, T, Const<N>, Dyn, Dyn, U1> {
     let n = b.nrows();
@@ -107,7 +102,11 @@ macro_rules! gemm_into {
 
 /// Weights and biases of the two-layer net.
 pub struct TwoLayerNet<T: Real, const I: usize, const H: usize, const C: usize> {
-    pub w1: HeapMatrix<T, I, H>,
+    /// W1 stored transposed (`H x I`): column `i` holds input `i`'s `H`
+    /// outgoing weights contiguously, i.e. the flat storage is W1 row-major
+    /// (numpy's order). The sparse-input step (`crate::sparse`) adds whole
+    /// such columns per nonzero pixel.
+    pub w1t: HeapMatrix<T, H, I>,
     pub b1: HeapMatrix<T, 1, H>,
     pub w2: HeapMatrix<T, H, C>,
     pub b2: HeapMatrix<T, 1, C>,
@@ -134,10 +133,14 @@ pub struct Forward<T: Real, const H: usize, const C: usize> {
 impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, H, C> {
     /// Like the homework: `W = std * randn(...)` (W1 then W2), biases zero.
     pub fn init(std: f64, rng: &mut NumpyRng) -> Self {
-        let w1 = heap_randn(std, rng);
+        // W1's flat storage is row-major I x H: numpy's fill order.
+        let mut w1t = heap_zeros::<T, H, I>();
+        for w in w1t.as_mut_slice() {
+            *w = nalgebra::convert(std * rng.randn());
+        }
         let w2 = heap_randn(std, rng);
         Self {
-            w1,
+            w1t,
             b1: heap_zeros(),
             w2,
             b2: heap_zeros(),
@@ -146,7 +149,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
 
     pub fn zeros() -> Self {
         Self {
-            w1: heap_zeros(),
+            w1t: heap_zeros(),
             b1: heap_zeros(),
             w2: heap_zeros(),
             b2: heap_zeros(),
@@ -171,10 +174,11 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         TwoLayerNet::from_slices(self.slices())
     }
 
-    /// Parameters as flat slices, in `PARAM_NAMES` order (column-major storage).
+    /// Parameters as flat slices, in `PARAM_NAMES` order: W1 row-major (see
+    /// `w1t`), b1, W2 column-major, b2.
     pub fn slices(&self) -> [&[T]; 4] {
         [
-            self.w1.as_slice(),
+            self.w1t.as_slice(),
             self.b1.as_slice(),
             self.w2.as_slice(),
             self.b2.as_slice(),
@@ -183,7 +187,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
 
     pub fn slices_mut(&mut self) -> [&mut [T]; 4] {
         [
-            self.w1.as_mut_slice(),
+            self.w1t.as_mut_slice(),
             self.b1.as_mut_slice(),
             self.w2.as_mut_slice(),
             self.b2.as_mut_slice(),
@@ -202,7 +206,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         assert_eq!(x.len() % I, 0, "input length is not a multiple of {I}");
         let n = x.len() / I;
         let mut hidden = Batch::<T, H>::zeros(n);
-        gemm_into!(hidden, rows_view::<T, I>(x), &*self.w1);
+        gemm_into!(hidden, rows_view::<T, I>(x), &heap_t(&self.w1t));
         for (j, mut col) in hidden.column_iter_mut().enumerate() {
             let b = self.b1[j];
             col.apply(|v| *v = (*v + b).max(T::zero()));
@@ -243,7 +247,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
     /// `0.5 * reg * (ΣW1² + ΣW2²)`
     pub fn reg_loss(&self, reg: T) -> T {
         let half: T = From::from(0.5f32);
-        half * reg * (self.w1.norm_squared() + self.w2.norm_squared())
+        half * reg * (self.w1t.norm_squared() + self.w2.norm_squared())
     }
 
     /// Softmax cross-entropy data loss plus L2 loss; no gradients.
@@ -292,9 +296,9 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
             }
         }
 
-        // Layer 1: dW1 = Xᵀ dH + reg W1, db1 = Σ_rows dH
-        gemm_into!(grads.w1, rows_view_t::<T, I>(x), &dhidden);
-        grads.w1.zip_apply(&*self.w1, |g, w| *g += reg * w);
+        // Layer 1: dW1ᵀ = dHᵀ X + reg W1ᵀ, db1 = Σ_rows dH
+        gemm_into!(grads.w1t, batch_t(&dhidden), &rows_view::<T, I>(x));
+        grads.w1t.zip_apply(&*self.w1t, |g, w| *g += reg * w);
         for (j, col) in dhidden.column_iter().enumerate() {
             grads.b1[j] = col.sum();
         }
@@ -356,8 +360,8 @@ mod tests {
         // np.random.seed(0); 1e-1 * np.random.randn(4, 10): W1[0, 1] is the 2nd draw.
         let mut rng = NumpyRng::new(0);
         let net = TwoLayerNet::<f64, 4, 10, 3>::init(0.1, &mut rng);
-        assert!((net.w1[(0, 0)] - 0.176405235).abs() < 1e-8);
-        assert!((net.w1[(0, 1)] - 0.040015721).abs() < 1e-8);
+        assert!((net.w1t[(0, 0)] - 0.176405235).abs() < 1e-8);
+        assert!((net.w1t[(1, 0)] - 0.040015721).abs() < 1e-8);
         assert!(net.b1.iter().chain(net.b2.iter()).all(|&b| b == 0.0));
     }
 

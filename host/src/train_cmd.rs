@@ -144,6 +144,7 @@ fn train_hidden<const H: usize>(
         train: &ds.train,
         val: &ds.val,
         mean_image: &ds.mean_image,
+        pixels: Some(&ds.train_pixels),
     };
     let stats = train_with(&mut net, data, &cfg, &settings.extras, &mut rng, observer)?;
     let seconds = start.elapsed().as_secs_f64();
