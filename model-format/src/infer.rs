@@ -169,17 +169,51 @@ mod dsp {
     const WORDS: usize = 2 * INPUT / GROUP;
 
     /// The pixels widened once per inference to u16 pairs in the order SXTB16 produces the
-    /// weights: for each group of 4 pixels, (x0, x2) then (x1, x3).
+    /// weights: for each group of 4 pixels, (x0 | x2 << 16) then (x1 | x3 << 16).
     #[inline]
     pub(super) fn widen(pixels: &[u8; INPUT]) -> [u32; WORDS] {
-        let mut out = [0u32; WORDS];
-        for (pair, px) in out.chunks_exact_mut(2).zip(pixels.chunks_exact(GROUP)) {
-            let p = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
-            pair[0] = p & 0x00FF_00FF;
-            pair[1] = (p >> 8) & 0x00FF_00FF;
+        let mut out = core::mem::MaybeUninit::<[u32; WORDS]>::uninit();
+        let src = pixels.as_ptr();
+        if src as usize % 4 != 0 {
+            // Unaligned pixels (possible from a byte buffer): the same words, bytewise.
+            let mut words = [0u32; WORDS];
+            for (pair, px) in words.chunks_exact_mut(2).zip(pixels.chunks_exact(GROUP)) {
+                if let (Some(pair), Ok(px)) = (pair.first_chunk_mut::<2>(), <[u8; 4]>::try_from(px))
+                {
+                    let p = u32::from_le_bytes(px);
+                    *pair = [p & 0x00FF_00FF, (p >> 8) & 0x00FF_00FF];
+                }
+            }
+            return words;
         }
-        out
+        // SAFETY: reads INPUT bytes from the word-aligned `pixels` (196 words) and writes all
+        // WORDS words of `out` (2 per pixel word), so `out` is initialised afterwards. Writes
+        // only its register operands, the flags and `out`; no stack.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                ".rept 4",
+                "ldr {p}, [{src}], #4",
+                "and {a}, {p}, {mask}",
+                "and {b}, {mask}, {p}, lsr #8",
+                "strd {a}, {b}, [{dst}], #8",
+                ".endr",
+                "cmp {src}, {end}",
+                "bne 2b",
+                src = inout(reg) src => _,
+                dst = inout(reg) out.as_mut_ptr().cast::<u32>() => _,
+                end = in(reg) src.add(INPUT),
+                mask = in(reg) 0x00FF_00FFu32,
+                p = out(reg) _,
+                a = out(reg) _,
+                b = out(reg) _,
+                options(nostack),
+            );
+            out.assume_init()
+        }
     }
+
+    const _: () = assert!((INPUT / GROUP) % 4 == 0);
 
     /// LDRD needs word-aligned addresses (an unaligned one faults); blocks are 3,136 bytes,
     /// so if `w1` starts aligned every block does.
