@@ -34,8 +34,14 @@ pub fn requantize(acc: i32, multiplier: i32, shift: u8) -> u8 {
     let shift = u32::from(shift.clamp(*crate::SHIFT_RANGE.start(), *crate::SHIFT_RANGE.end()));
     // |acc * multiplier| < 2^62 and the rounding term is <= 2^61: no i64 overflow.
     let product = i64::from(acc) * i64::from(multiplier);
-    let rounded = (product + (1i64 << (shift - 1))) >> shift;
-    rounded.clamp(0, 255) as u8
+    // ReLU early: product <= 0 gives product + 2^(shift-1) < 2^shift, which floors to <= 0
+    // and clamps to 0. (Same result as below, about half the work skipped on the chip.)
+    if product <= 0 {
+        return 0;
+    }
+    // Positive from here, so the unsigned shift equals the arithmetic one.
+    let rounded = (product as u64 + (1u64 << (shift - 1))) >> shift;
+    rounded.min(255) as u8
 }
 
 /// Sum of `x[i] * w[i]` (u8 activations times int8 weights) over the common length.
