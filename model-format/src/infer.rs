@@ -180,7 +180,7 @@ mod dsp {
     pub(super) fn widen(pixels: &[u8; INPUT]) -> [u32; WORDS] {
         let mut out = core::mem::MaybeUninit::<[u32; WORDS]>::uninit();
         let src = pixels.as_ptr();
-        if src as usize % 4 != 0 {
+        if !(src as usize).is_multiple_of(4) {
             // Unaligned pixels (possible from a byte buffer): the same words, bytewise.
             let mut words = [0u32; WORDS];
             for (pair, px) in words.chunks_exact_mut(2).zip(pixels.chunks_exact(GROUP)) {
@@ -219,18 +219,18 @@ mod dsp {
         }
     }
 
-    const _: () = assert!((INPUT / GROUP) % 4 == 0);
+    const _: () = assert!((INPUT / GROUP).is_multiple_of(4));
 
     /// LDRD needs word-aligned addresses (an unaligned one faults); blocks are 3,136 bytes,
     /// so if `w1` starts aligned every block does.
     #[inline]
     pub(super) fn aligned(w1: &[u8]) -> bool {
-        w1.as_ptr() as usize % 4 == 0
+        (w1.as_ptr() as usize).is_multiple_of(4)
     }
 
     /// Groups per unrolled loop iteration (784 / 4 = 196 = 28 x 7).
     const UNROLL: usize = 7;
-    const _: () = assert!((INPUT / GROUP) % UNROLL == 0);
+    const _: () = assert!((INPUT / GROUP).is_multiple_of(UNROLL));
 
     /// `acc[r] + Σ_i w[r][i] · x[i]` for one block. `block` must be word-aligned and
     /// `BLOCK_BYTES` long (anything else returns `acc` unchanged, which never happens: the
@@ -245,7 +245,7 @@ mod dsp {
         block: &[u8],
         acc: [i32; ROW_BLOCK],
     ) -> [i32; ROW_BLOCK] {
-        if block.len() != BLOCK_BYTES || block.as_ptr() as usize % 4 != 0 {
+        if block.len() != BLOCK_BYTES || !(block.as_ptr() as usize).is_multiple_of(4) {
             return acc;
         }
         let [mut a0, mut a1, mut a2, mut a3] = acc;
