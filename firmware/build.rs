@@ -8,6 +8,11 @@
 //!   `OUT_DIR/model.bin` for `include_bytes!`. The bytes are not checked here: the firmware
 //!   checks them at boot (so a corrupt model is *reported by the device*, as it would be after
 //!   a bad flash).
+//! * `model.bin` starts with 0 to 3 zero bytes (`MODEL_PAD` in `OUT_DIR/model_pad.rs`) so that,
+//!   in the word-aligned static, the layer-1 weights start on a word boundary: the SMLAD kernel
+//!   reads them with LDRD, which faults on unaligned addresses (unaligned weights would fall
+//!   back to the slower portable kernel). A model that does not decode gets no padding; the
+//!   firmware rejects it at boot anyway.
 //!
 //! Host builds (unit tests of the library) need neither and skip both.
 
@@ -94,9 +99,32 @@ fn copy_model(model: &Path, dest: &Path) -> Result<(), String> {
             model.display()
         )
     })?;
-    // Write only when changed, so an unchanged model does not relink the firmware.
-    if fs::read(dest).ok().as_deref() != Some(&bytes[..]) {
-        fs::write(dest, &bytes).map_err(|e| format!("write {}: {e}", dest.display()))?;
+    let pad = match model_format::Model::from_bytes(&bytes) {
+        Ok(m) => {
+            let offset =
+                m.raw(model_format::Field::Weights1).as_ptr() as usize - bytes.as_ptr() as usize;
+            (4 - offset % 4) % 4
+        }
+        Err(_) => 0,
+    };
+    let mut padded = vec![0u8; pad];
+    padded.extend_from_slice(&bytes);
+    write_if_changed(dest, &padded)?;
+    let pad_rs = dest.with_file_name("model_pad.rs");
+    write_if_changed(
+        &pad_rs,
+        format!(
+            "/// Zero bytes before the model in `model.bin` (word-aligns its layer-1 weights).\n\
+             pub const MODEL_PAD: usize = {pad};\n"
+        )
+        .as_bytes(),
+    )
+}
+
+/// Write only when changed, so an unchanged model does not relink the firmware.
+fn write_if_changed(dest: &Path, bytes: &[u8]) -> Result<(), String> {
+    if fs::read(dest).ok().as_deref() != Some(bytes) {
+        fs::write(dest, bytes).map_err(|e| format!("write {}: {e}", dest.display()))?;
     }
     Ok(())
 }

@@ -58,6 +58,9 @@ pub enum BatchError<R, W> {
 }
 
 /// Buffers for [`run`], kept out of the stack so a board can place them in `.bss`.
+/// Word-aligned, so every image (784 bytes apart) is: the SMLAD kernel widens aligned pixels
+/// with word loads (unaligned ones take a slower bytewise path).
+#[repr(C, align(4))]
 pub struct Buffers {
     images: [u8; CHUNK_IMAGES * INPUT],
     records: [u8; CHUNK_IMAGES * MAX_RECORD],

@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod boot;
 pub mod cmsdk_uart;
+pub mod parity;
 pub mod server;
 #[cfg(test)]
 mod test_support;

@@ -6,16 +6,19 @@
 #[cfg(target_os = "none")]
 mod embedded {
     /// The model, embedded at build time (`build.rs` copies `data/model.postcard`, or the file
-    /// named by `FIRMWARE_MODEL`). Word alignment lets future kernels read it as words.
+    /// named by `FIRMWARE_MODEL`), after `MODEL_PAD` zero bytes. The static is word-aligned
+    /// and the padding puts the layer-1 weights on a word boundary, as the SMLAD kernel needs.
     #[repr(C, align(4))]
     struct Aligned<B: ?Sized>(B);
+
+    include!(concat!(env!("OUT_DIR"), "/model_pad.rs"));
 
     static MODEL: &Aligned<[u8]> =
         &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.bin")));
 
     #[cortex_m_rt::entry]
     fn main() -> ! {
-        firmware::board::run(&MODEL.0)
+        firmware::board::run(MODEL.0.get(MODEL_PAD..).unwrap_or(&MODEL.0))
     }
 }
 

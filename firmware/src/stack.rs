@@ -27,3 +27,22 @@ pub fn high_water() -> u32 {
     }
     (top as usize - p as usize) as u32
 }
+
+/// Bytes of the stack region kept for the stack by [`spare_ram`] (the firmware needs < 8 KiB).
+pub const STACK_RESERVE: usize = 64 * 1024;
+
+/// The bottom of the stack region, all but its top [`STACK_RESERVE`] bytes, as a scratch
+/// buffer (word-aligned). For the QEMU kernel-parity mode, which loads models of up to 823 kB
+/// at run time without a static buffer (which would count as .bss in every mode). The stack
+/// high-water mark is meaningless afterwards.
+///
+/// # Safety
+/// Call at most once, and only in a mode that never nests deeper than `STACK_RESERVE` bytes
+/// of stack while the buffer is alive.
+pub unsafe fn spare_ram() -> &'static mut [u8] {
+    let (bottom, top) = (addr_of!(_stack_end), addr_of!(_stack_start));
+    let len = (top as usize - bottom as usize).saturating_sub(STACK_RESERVE);
+    // SAFETY: `bottom..bottom + len` is RAM below the reserved top of the stack, owned by
+    // nothing else (the caller promises a single use and a shallow stack).
+    unsafe { core::slice::from_raw_parts_mut(bottom as *mut u8, len) }
+}

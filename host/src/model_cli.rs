@@ -70,9 +70,14 @@ pub fn describe(model: &Model<'_>) -> String {
     line(
         "format",
         format!(
-            "MNI8 version {}, layout {} (hidden-major w1, class-major w2)",
+            "MNI8 version {}, layout {} ({}, class-major w2)",
             model.version(),
-            model.layout()
+            model.layout(),
+            if model.layout() == model_format::LAYOUT_SMLAD {
+                "w1 in SMLAD blocks of 4 hidden units"
+            } else {
+                "hidden-major w1"
+            }
         ),
     );
     line(

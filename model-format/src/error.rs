@@ -100,8 +100,9 @@ impl fmt::Display for DecodeError {
             ),
             DecodeError::UnsupportedLayout(l) => write!(
                 f,
-                "unsupported weight layout {l} (this reader implements layout {})",
-                crate::LAYOUT_HIDDEN_MAJOR
+                "unsupported weight layout {l} (this reader implements layouts {} and {})",
+                crate::LAYOUT_HIDDEN_MAJOR,
+                crate::LAYOUT_SMLAD
             ),
             DecodeError::DimsUnsupported {
                 input,

@@ -23,6 +23,44 @@ pub const FORMAT_VERSION: u16 = 1;
 /// class-major (each class's `hidden` weights contiguous). New kernels (e.g. an SMLAD-friendly
 /// interleaving) get new tags; a reader rejects tags it does not implement.
 pub const LAYOUT_HIDDEN_MAJOR: u8 = 0;
+/// Layout tag 1 (what the encoder writes by default): `w1` in blocks of [`ROW_BLOCK`] hidden
+/// units, each block a sequence of 16-byte groups holding 4 consecutive input weights of each
+/// of its 4 units (see `FORMAT.md`). One load of 4 inputs then serves 4 units, and each 32-bit
+/// weight word sign-extends with SXTB16 / SXTB16 ROR #8 into the halfword pairs that SMLAD
+/// multiplies with the input pairs (x0, x2) and (x1, x3). `H` is padded to a multiple of 4
+/// with zero rows. `w2` is class-major as in layout 0.
+pub const LAYOUT_SMLAD: u8 = 1;
+
+/// Hidden units per layer-1 block in layout 1.
+pub const ROW_BLOCK: usize = 4;
+/// Inputs per weight word (and per group of a block) in layout 1.
+pub(crate) const GROUP: usize = 4;
+/// Bytes of one layer-1 block in layout 1 (4 units x 784 inputs).
+pub(crate) const BLOCK_BYTES: usize = ROW_BLOCK * INPUT;
+
+/// Hidden units stored in `w1` for `layout`: `hidden` itself in layout 0, rounded up to a
+/// multiple of [`ROW_BLOCK`] in layout 1 (the extra units are zero padding, never used).
+pub(crate) const fn stored_hidden(layout: u8, hidden: usize) -> usize {
+    if layout == LAYOUT_SMLAD {
+        hidden.div_ceil(ROW_BLOCK) * ROW_BLOCK
+    } else {
+        hidden
+    }
+}
+
+/// Byte offset inside the stored `w1` of the weight from input `i` to hidden unit `j`.
+/// Layout 1: block `j / 4`, group `i / 4`, row `j % 4` inside the group, byte `i % 4`.
+#[inline]
+pub(crate) const fn w1_offset(layout: u8, j: usize, i: usize) -> usize {
+    if layout == LAYOUT_SMLAD {
+        (j / ROW_BLOCK) * BLOCK_BYTES
+            + (i / GROUP) * (ROW_BLOCK * GROUP)
+            + (j % ROW_BLOCK) * GROUP
+            + i % GROUP
+    } else {
+        j * INPUT + i
+    }
+}
 
 /// CRC-32/ISO-HDLC (the zlib/PNG CRC) over every byte before the CRC field.
 pub(crate) const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
@@ -63,7 +101,7 @@ pub(crate) struct Payload<'a> {
     pub classes: u32,
     /// Float value of one logit unit (informational: inference never uses it).
     pub logit_scale: f32,
-    /// int8, `hidden * input`, `w1[j * input + i]`.
+    /// int8, `hidden * input` as laid out by `layout` (see [`w1_offset`]).
     #[serde(borrow)]
     pub w1: &'a [u8],
     /// int32 LE, `hidden`.
@@ -189,7 +227,7 @@ fn canonical_payload_len(p: &Payload<'_>) -> usize {
 
 /// Layout tag, dims, array lengths and parameter ranges.
 fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
-    if p.layout != LAYOUT_HIDDEN_MAJOR {
+    if p.layout != LAYOUT_HIDDEN_MAJOR && p.layout != LAYOUT_SMLAD {
         return Err(DecodeError::UnsupportedLayout(p.layout));
     }
     let (input, hidden, classes) = (p.input as usize, p.hidden as usize, p.classes as usize);
@@ -205,7 +243,11 @@ fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
     }
     // Products cannot overflow: all factors are bounded by the dims check above.
     let sizes = [
-        (Field::Weights1, p.w1.len(), hidden * input),
+        (
+            Field::Weights1,
+            p.w1.len(),
+            stored_hidden(p.layout, hidden) * input,
+        ),
         (Field::Bias1, p.b1.len(), hidden * 4),
         (Field::Multiplier, p.multiplier.len(), hidden * 4),
         (Field::Shift, p.shift.len(), hidden),
@@ -220,6 +262,16 @@ fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
                 found,
             });
         }
+    }
+    // Layout 1 padding units must be zero: one model, one file (and one id).
+    if let Some(index) = (hidden..stored_hidden(p.layout, hidden))
+        .flat_map(|j| (0..INPUT).map(move |i| w1_offset(p.layout, j, i)))
+        .find(|&o| p.w1.get(o).is_some_and(|&w| w != 0))
+    {
+        return Err(DecodeError::ParamOutOfRange {
+            field: Field::Weights1,
+            index,
+        });
     }
     check_each_i32(p.b1, Field::Bias1, |b| {
         (-MAX_BIAS_ABS..=MAX_BIAS_ABS).contains(&b)

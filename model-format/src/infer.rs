@@ -2,8 +2,8 @@
 //! a fixed `[u8; MAX_HIDDEN]` scratch on the stack and i32/i64 arithmetic that the decode-time
 //! range checks keep exact (nothing overflows, nothing wraps).
 
-use crate::file::le_i32s;
-use crate::{Model, INPUT, MAX_CLASSES, MAX_HIDDEN};
+use crate::file::{le_i32s, BLOCK_BYTES, GROUP};
+use crate::{Model, INPUT, LAYOUT_SMLAD, MAX_CLASSES, MAX_HIDDEN, ROW_BLOCK};
 
 /// The result of one inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,8 +34,14 @@ pub fn requantize(acc: i32, multiplier: i32, shift: u8) -> u8 {
     let shift = u32::from(shift.clamp(*crate::SHIFT_RANGE.start(), *crate::SHIFT_RANGE.end()));
     // |acc * multiplier| < 2^62 and the rounding term is <= 2^61: no i64 overflow.
     let product = i64::from(acc) * i64::from(multiplier);
-    let rounded = (product + (1i64 << (shift - 1))) >> shift;
-    rounded.clamp(0, 255) as u8
+    // ReLU early: product <= 0 gives product + 2^(shift-1) < 2^shift, which floors to <= 0
+    // and clamps to 0. (Same result as below, about half the work skipped on the chip.)
+    if product <= 0 {
+        return 0;
+    }
+    // Positive from here, so the unsigned shift equals the arithmetic one.
+    let rounded = (product as u64 + (1u64 << (shift - 1))) >> shift;
+    rounded.min(255) as u8
 }
 
 /// Sum of `x[i] * w[i]` (u8 activations times int8 weights) over the common length.
@@ -55,14 +61,11 @@ impl Model<'_> {
         let hidden_len = self.dims.hidden.min(MAX_HIDDEN);
         let mut scratch = [0u8; MAX_HIDDEN];
 
-        // Layer 1: one contiguous 784-byte weight row per hidden unit (layout 0).
-        let params = le_i32s(self.b1).zip(le_i32s(self.multiplier).zip(self.shift));
-        for ((h, row), (bias, (mult, &shift))) in scratch
-            .iter_mut()
-            .zip(self.w1.chunks_exact(INPUT))
-            .zip(params)
-        {
-            *h = requantize(bias + dot(pixels, row), mult, shift);
+        // Layer 1 into the scratch, by the kernel for the stored layout.
+        if self.layout == LAYOUT_SMLAD {
+            self.layer1_blocks(pixels, &mut scratch);
+        } else {
+            self.layer1_rows(pixels, &mut scratch);
         }
         let hidden = scratch.get(..hidden_len).unwrap_or(&scratch);
 
@@ -90,5 +93,210 @@ impl Model<'_> {
             classes: classes as u8,
             logits,
         }
+    }
+}
+
+/// Layer-1 accumulators of one layout-1 block: `acc[r] += Σ_i w[unit r][i] · x[i]` for the 4
+/// units of `block` (784 groups of 16 bytes, see `FORMAT.md`). Portable version.
+#[inline]
+fn block_dot_portable(
+    pixels: &[u8; INPUT],
+    block: &[u8],
+    mut acc: [i32; ROW_BLOCK],
+) -> [i32; ROW_BLOCK] {
+    for (x, group) in pixels
+        .chunks_exact(GROUP)
+        .zip(block.chunks_exact(ROW_BLOCK * GROUP))
+    {
+        for (a, w) in acc.iter_mut().zip(group.chunks_exact(GROUP)) {
+            *a += dot(x, w);
+        }
+    }
+    acc
+}
+
+impl Model<'_> {
+    /// Layer 1, layout 0: one contiguous 784-byte weight row per hidden unit.
+    fn layer1_rows(&self, pixels: &[u8; INPUT], scratch: &mut [u8; MAX_HIDDEN]) {
+        let params = le_i32s(self.b1).zip(le_i32s(self.multiplier).zip(self.shift));
+        for ((h, row), (bias, (mult, &shift))) in scratch
+            .iter_mut()
+            .zip(self.w1.chunks_exact(INPUT))
+            .zip(params)
+        {
+            *h = requantize(bias + dot(pixels, row), mult, shift);
+        }
+    }
+
+    /// Layer 1, layout 1: four hidden units per pass over the input. On Cortex-M with the DSP
+    /// extension (and word-aligned weights, which the firmware arranges) the inner loop is
+    /// SMLAD assembly; everywhere else the same sums in portable Rust. Integer sums are exact
+    /// (no overflow, see `FORMAT.md`), so the order of additions cannot change the result.
+    fn layer1_blocks(&self, pixels: &[u8; INPUT], scratch: &mut [u8; MAX_HIDDEN]) {
+        #[cfg(mf_dsp)]
+        let widened = dsp::widen(pixels);
+        #[cfg(mf_dsp)]
+        let aligned = dsp::aligned(self.w1);
+
+        let mut biases = le_i32s(self.b1);
+        let mut requant = le_i32s(self.multiplier).zip(self.shift);
+        for (hs, block) in scratch
+            .chunks_mut(ROW_BLOCK)
+            .zip(self.w1.chunks_exact(BLOCK_BYTES))
+        {
+            // Padding units (past `hidden`) start from 0 and are never stored.
+            let mut init = [0i32; ROW_BLOCK];
+            for a in init.iter_mut().take(hs.len()) {
+                *a = biases.next().unwrap_or(0);
+            }
+            #[cfg(mf_dsp)]
+            let acc = if aligned {
+                dsp::block_dot(&widened, block, init)
+            } else {
+                block_dot_portable(pixels, block, init)
+            };
+            #[cfg(not(mf_dsp))]
+            let acc = block_dot_portable(pixels, block, init);
+            for (h, &a) in hs.iter_mut().zip(&acc) {
+                if let Some((mult, &shift)) = requant.next() {
+                    *h = requantize(a, mult, shift);
+                }
+            }
+        }
+    }
+}
+
+/// The Cortex-M4/M7 (DSP extension) kernel: SXTB16 + SMLAD on halfword pairs.
+#[cfg(mf_dsp)]
+mod dsp {
+    use super::{BLOCK_BYTES, GROUP, INPUT, ROW_BLOCK};
+
+    /// Input words per group: (x0 | x2 << 16) and (x1 | x3 << 16).
+    const WORDS: usize = 2 * INPUT / GROUP;
+
+    /// The pixels widened once per inference to u16 pairs in the order SXTB16 produces the
+    /// weights: for each group of 4 pixels, (x0 | x2 << 16) then (x1 | x3 << 16).
+    #[inline]
+    pub(super) fn widen(pixels: &[u8; INPUT]) -> [u32; WORDS] {
+        let mut out = core::mem::MaybeUninit::<[u32; WORDS]>::uninit();
+        let src = pixels.as_ptr();
+        if !(src as usize).is_multiple_of(4) {
+            // Unaligned pixels (possible from a byte buffer): the same words, bytewise.
+            let mut words = [0u32; WORDS];
+            for (pair, px) in words.chunks_exact_mut(2).zip(pixels.chunks_exact(GROUP)) {
+                if let (Some(pair), Ok(px)) = (pair.first_chunk_mut::<2>(), <[u8; 4]>::try_from(px))
+                {
+                    let p = u32::from_le_bytes(px);
+                    *pair = [p & 0x00FF_00FF, (p >> 8) & 0x00FF_00FF];
+                }
+            }
+            return words;
+        }
+        // SAFETY: reads INPUT bytes from the word-aligned `pixels` (196 words) and writes all
+        // WORDS words of `out` (2 per pixel word), so `out` is initialised afterwards. Writes
+        // only its register operands, the flags and `out`; no stack.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                ".rept 4",
+                "ldr {p}, [{src}], #4",
+                "and {a}, {p}, {mask}",
+                "and {b}, {mask}, {p}, lsr #8",
+                "strd {a}, {b}, [{dst}], #8",
+                ".endr",
+                "cmp {src}, {end}",
+                "bne 2b",
+                src = inout(reg) src => _,
+                dst = inout(reg) out.as_mut_ptr().cast::<u32>() => _,
+                end = in(reg) src.add(INPUT),
+                mask = in(reg) 0x00FF_00FFu32,
+                p = out(reg) _,
+                a = out(reg) _,
+                b = out(reg) _,
+                options(nostack),
+            );
+            out.assume_init()
+        }
+    }
+
+    const _: () = assert!((INPUT / GROUP).is_multiple_of(4));
+
+    /// LDRD needs word-aligned addresses (an unaligned one faults); blocks are 3,136 bytes,
+    /// so if `w1` starts aligned every block does.
+    #[inline]
+    pub(super) fn aligned(w1: &[u8]) -> bool {
+        (w1.as_ptr() as usize).is_multiple_of(4)
+    }
+
+    /// Groups per unrolled loop iteration (784 / 4 = 196 = 28 x 7).
+    const UNROLL: usize = 7;
+    const _: () = assert!((INPUT / GROUP).is_multiple_of(UNROLL));
+
+    /// `acc[r] + Σ_i w[r][i] · x[i]` for one block. `block` must be word-aligned and
+    /// `BLOCK_BYTES` long (anything else returns `acc` unchanged, which never happens: the
+    /// caller checks alignment and iterates `chunks_exact(BLOCK_BYTES)`).
+    ///
+    /// Per group of 4 inputs: one LDRD of the input pair words, two LDRD of the 4 units'
+    /// weight words, and per unit SXTB16 / SMLAD / SXTB16 ROR #8 / SMLAD: 19 instructions
+    /// for 16 multiply-accumulates. SMLAD adds without saturating; the sums are exact.
+    #[inline]
+    pub(super) fn block_dot(
+        x: &[u32; WORDS],
+        block: &[u8],
+        acc: [i32; ROW_BLOCK],
+    ) -> [i32; ROW_BLOCK] {
+        if block.len() != BLOCK_BYTES || !(block.as_ptr() as usize).is_multiple_of(4) {
+            return acc;
+        }
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        let px = x.as_ptr();
+        // SAFETY: the loop reads exactly WORDS words from `x` (196 groups x 2 words, via `px`
+        // up to `end`) and BLOCK_BYTES bytes from `block` (196 groups x 16 bytes), both
+        // word-aligned (checked above / by the array type). It writes only its register
+        // operands and the flags, touches no stack, and leaves the pointers advanced.
+        unsafe {
+            let end = px.add(WORDS);
+            core::arch::asm!(
+                "2:",
+                ".rept {unroll}",
+                "ldrd {x0}, {x1}, [{px}], #8",
+                "ldrd {wa}, {wb}, [{pw}], #8",
+                "sxtb16 {t}, {wa}",
+                "smlad {a0}, {t}, {x0}, {a0}",
+                "sxtb16 {wa}, {wa}, ror #8",
+                "smlad {a0}, {wa}, {x1}, {a0}",
+                "sxtb16 {t}, {wb}",
+                "smlad {a1}, {t}, {x0}, {a1}",
+                "sxtb16 {wb}, {wb}, ror #8",
+                "smlad {a1}, {wb}, {x1}, {a1}",
+                "ldrd {wa}, {wb}, [{pw}], #8",
+                "sxtb16 {t}, {wa}",
+                "smlad {a2}, {t}, {x0}, {a2}",
+                "sxtb16 {wa}, {wa}, ror #8",
+                "smlad {a2}, {wa}, {x1}, {a2}",
+                "sxtb16 {t}, {wb}",
+                "smlad {a3}, {t}, {x0}, {a3}",
+                "sxtb16 {wb}, {wb}, ror #8",
+                "smlad {a3}, {wb}, {x1}, {a3}",
+                ".endr",
+                "cmp {px}, {end}",
+                "bne 2b",
+                a0 = inout(reg) a0,
+                a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
+                px = inout(reg) px => _,
+                pw = inout(reg) block.as_ptr() => _,
+                end = in(reg) end,
+                x0 = out(reg) _,
+                x1 = out(reg) _,
+                wa = out(reg) _,
+                wb = out(reg) _,
+                t = out(reg) _,
+                unroll = const UNROLL,
+                options(pure, readonly, nostack),
+            );
+        }
+        [a0, a1, a2, a3]
     }
 }

@@ -1,7 +1,7 @@
 //! A decoded, validated model borrowing its arrays from the file bytes.
 
 use crate::file::{self, le_i32s};
-use crate::{DecodeError, Field};
+use crate::{DecodeError, Field, INPUT};
 
 /// Layer sizes of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,7 +78,8 @@ impl<'a> Model<'a> {
         self.version
     }
 
-    /// Weight layout tag ([`crate::LAYOUT_HIDDEN_MAJOR`]).
+    /// Weight layout tag ([`crate::LAYOUT_HIDDEN_MAJOR`] or [`crate::LAYOUT_SMLAD`]). Only the
+    /// stored order of `w1` depends on it; every accessor and `infer` give the same results.
     pub fn layout(&self) -> u8 {
         self.layout
     }
@@ -104,7 +105,9 @@ impl<'a> Model<'a> {
         self.logit_scale
     }
 
-    /// Raw parameter array as stored (int8 arrays as bytes, int32 arrays as LE bytes).
+    /// Raw parameter array as stored (int8 arrays as bytes, int32 arrays as LE bytes). For
+    /// `w1` that is the file's layout (see [`Model::layout`]); [`Model::w1`] gives it in
+    /// hidden-major order whatever the layout.
     pub fn raw(&self, field: Field) -> &'a [u8] {
         match field {
             Field::Weights1 => self.w1,
@@ -117,9 +120,17 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// Layer-1 weights (int8, hidden-major: `w1[j * input + i]`).
+    /// Layer-1 weights (int8, hidden-major: `w1[j * input + i]`), whatever the stored layout
+    /// (layout 1's zero padding units are not included).
     pub fn w1(&self) -> impl Iterator<Item = i8> + 'a {
-        self.w1.iter().map(|&w| w as i8)
+        let (w1, layout) = (self.w1, self.layout);
+        (0..self.dims.hidden).flat_map(move |j| {
+            (0..INPUT).map(move |i| {
+                // Decoding checked the length for these dims, so `get` always succeeds.
+                w1.get(file::w1_offset(layout, j, i))
+                    .map_or(0, |&w| w as i8)
+            })
+        })
     }
 
     /// Layer-1 biases (int32, one per hidden unit).

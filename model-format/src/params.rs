@@ -2,11 +2,13 @@
 
 use std::vec::Vec;
 
+use crate::file::{stored_hidden, w1_offset};
 use crate::file::{Envelope, Header, Payload, Trailer, CRC32, CRC64};
-use crate::{DecodeError, Dims, Model, FORMAT_VERSION, LAYOUT_HIDDEN_MAJOR, MAGIC};
+use crate::{DecodeError, Dims, Model, FORMAT_VERSION, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, MAGIC};
 
 /// The integer parameters of a model, owned: what the quantiser produces and the encoder
-/// writes. Array layouts are those of the file (layout 0, see `FORMAT.md`).
+/// writes. Arrays are in the logical order below (that of layout 0) whatever layout a file
+/// stores; the encoder rearranges `w1` for the layout it writes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelParams {
     pub dims: Dims,
@@ -58,18 +60,28 @@ fn i8_bytes(values: &[i8]) -> Vec<u8> {
 }
 
 impl ModelParams {
-    /// Encode as a model file (layout 0, current version). The result is decoded again
-    /// before it is returned, so a file this returns is one every reader accepts.
+    /// Encode as a model file in the default layout ([`LAYOUT_SMLAD`], the one the Cortex-M4
+    /// kernel reads fastest), current version. The result is decoded again before it is
+    /// returned, so a file this returns is one every reader accepts.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        self.encode_with_layout(LAYOUT_SMLAD)
+    }
+
+    /// Encode with the weight layout `layout` ([`LAYOUT_HIDDEN_MAJOR`] or [`LAYOUT_SMLAD`];
+    /// another tag is `Invalid(UnsupportedLayout)`). Both give the same logits everywhere.
+    pub fn encode_with_layout(&self, layout: u8) -> Result<Vec<u8>, EncodeError> {
         let dim = |d: usize| u32::try_from(d).map_err(|_| EncodeError::DimsTooLarge);
+        if layout != LAYOUT_HIDDEN_MAJOR && layout != LAYOUT_SMLAD {
+            return Err(EncodeError::Invalid(DecodeError::UnsupportedLayout(layout)));
+        }
         let (w1, b1, multiplier) = (
-            i8_bytes(&self.w1),
+            self.w1_bytes(layout),
             le_bytes(&self.b1),
             le_bytes(&self.multiplier),
         );
         let (w2, b2) = (i8_bytes(&self.w2), le_bytes(&self.b2));
         let payload = Payload {
-            layout: LAYOUT_HIDDEN_MAJOR,
+            layout,
             input: dim(self.dims.input)?,
             hidden: dim(self.dims.hidden)?,
             classes: dim(self.dims.classes)?,
@@ -98,6 +110,26 @@ impl ModelParams {
         file.extend(postcard::to_allocvec(&trailer).map_err(|_| EncodeError::Serialize)?);
         Model::from_bytes(&file).map_err(EncodeError::Invalid)?;
         Ok(file)
+    }
+}
+
+impl ModelParams {
+    /// `w1` rearranged for `layout`. A `w1` of the wrong length for the dims is written as
+    /// given (layout 0) or padded/cut (layout 1) and then refused by the decode check.
+    fn w1_bytes(&self, layout: u8) -> Vec<u8> {
+        let (input, hidden) = (self.dims.input, self.dims.hidden);
+        if layout != LAYOUT_SMLAD || input != crate::INPUT || self.w1.len() != hidden * input {
+            return i8_bytes(&self.w1);
+        }
+        let mut out = std::vec![0u8; stored_hidden(layout, hidden) * input];
+        for (j, row) in self.w1.chunks_exact(input).enumerate() {
+            for (i, &w) in row.iter().enumerate() {
+                if let Some(slot) = out.get_mut(w1_offset(layout, j, i)) {
+                    *slot = w as u8;
+                }
+            }
+        }
+        out
     }
 }
 

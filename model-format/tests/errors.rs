@@ -158,9 +158,49 @@ fn id_mismatch() {
 
 #[test]
 fn unsupported_layout() {
-    let mut r = raw();
-    r.layout = 1;
-    assert_eq!(decode(&r.build()), Err(DecodeError::UnsupportedLayout(1)));
+    for tag in [2, 255] {
+        let mut r = raw();
+        r.layout = tag;
+        assert_eq!(decode(&r.build()), Err(DecodeError::UnsupportedLayout(tag)));
+    }
+    // Both implemented layouts decode; the encoder refuses the others with the same error.
+    assert_eq!(
+        decode(&RawFile::from_params_layout0(&small_params(4, 10)).build()),
+        Ok(())
+    );
+    assert_eq!(
+        small_params(4, 10).encode_with_layout(2),
+        Err(model_format::EncodeError::Invalid(
+            DecodeError::UnsupportedLayout(2)
+        ))
+    );
+}
+
+#[test]
+fn layout1_padding_units_must_be_zero() {
+    // H = 3: block 0 holds units 0..2 and one padding unit (row 3 of every 16-byte group).
+    let mut r = RawFile::from_params(&small_params(3, 10));
+    assert_eq!(r.w1.len(), 4 * 784);
+    assert_eq!(decode(&r.build()), Ok(()));
+    r.w1[16 * 5 + 12 + 2] = 1; // group 5, unit 3, byte 2
+    assert_eq!(
+        decode(&r.build()),
+        Err(DecodeError::ParamOutOfRange {
+            field: Field::Weights1,
+            index: 16 * 5 + 12 + 2
+        })
+    );
+    // Layout 1 stores the padded size; the unpadded one is a size mismatch.
+    let mut r = RawFile::from_params(&small_params(3, 10));
+    r.w1.truncate(3 * 784);
+    assert_eq!(
+        decode(&r.build()),
+        Err(DecodeError::SizeMismatch {
+            field: Field::Weights1,
+            expected: 4 * 784,
+            found: 3 * 784
+        })
+    );
 }
 
 #[test]

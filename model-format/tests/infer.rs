@@ -36,13 +36,19 @@ fn reference(p: &ModelParams, px: &[u8; INPUT]) -> (Vec<i64>, Vec<i64>, usize) {
     (h, logits, class)
 }
 
+/// Both layouts (0: hidden-major, 1: SMLAD blocks) against the reference.
 fn check(p: &ModelParams, px: &[u8; INPUT]) -> Result<(), TestCaseError> {
-    let bytes = p.encode().unwrap();
-    let got = Model::from_bytes(&bytes).unwrap().infer(px);
     let (_, logits, class) = reference(p, px);
-    let got_logits: Vec<i64> = got.logits().iter().map(|&l| i64::from(l)).collect();
-    prop_assert_eq!(got_logits, logits);
-    prop_assert_eq!(usize::from(got.class), class);
+    for layout in [
+        model_format::LAYOUT_HIDDEN_MAJOR,
+        model_format::LAYOUT_SMLAD,
+    ] {
+        let bytes = p.encode_with_layout(layout).unwrap();
+        let got = Model::from_bytes(&bytes).unwrap().infer(px);
+        let got_logits: Vec<i64> = got.logits().iter().map(|&l| i64::from(l)).collect();
+        prop_assert_eq!(got_logits, logits.clone(), "layout {}", layout);
+        prop_assert_eq!(usize::from(got.class), class, "layout {}", layout);
+    }
     Ok(())
 }
 

@@ -4,7 +4,9 @@
 mod common;
 
 use common::{arb_params, arb_pixels, small_params, RawFile, CRC32, CRC64};
-use model_format::{DecodeError, Model, FORMAT_VERSION, INPUT, LAYOUT_HIDDEN_MAJOR, MAGIC};
+use model_format::{
+    DecodeError, Model, FORMAT_VERSION, INPUT, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, MAGIC,
+};
 use proptest::prelude::*;
 
 proptest! {
@@ -14,11 +16,26 @@ proptest! {
         let model = Model::from_bytes(&bytes).expect("own output decodes");
         prop_assert_eq!(model.dims(), params.dims);
         prop_assert_eq!(model.version(), FORMAT_VERSION);
-        prop_assert_eq!(model.layout(), LAYOUT_HIDDEN_MAJOR);
+        prop_assert_eq!(model.layout(), LAYOUT_SMLAD);
         prop_assert_eq!(model.file_len(), bytes.len());
         prop_assert_eq!(model.to_params(), params.clone());
+        prop_assert_eq!(model.w1().collect::<Vec<_>>(), params.w1.clone());
         // Re-encoding the decoded model reproduces the file byte for byte.
         prop_assert_eq!(model.to_params().encode().unwrap(), bytes);
+    }
+
+    /// Layout 0 files keep working: same params back, same logits as layout 1, and the
+    /// independent writer agrees with `encode_with_layout(0)` byte for byte.
+    #[test]
+    fn layouts_0_and_1_are_the_same_model(params in arb_params(), px in arb_pixels()) {
+        let old = params.encode_with_layout(LAYOUT_HIDDEN_MAJOR).unwrap();
+        prop_assert_eq!(&old, &RawFile::from_params_layout0(&params).build());
+        let new = params.encode().unwrap();
+        let (m0, m1) = (Model::from_bytes(&old).unwrap(), Model::from_bytes(&new).unwrap());
+        prop_assert_eq!(m0.layout(), LAYOUT_HIDDEN_MAJOR);
+        prop_assert_eq!(m0.to_params(), m1.to_params());
+        prop_assert_eq!(m0.infer(&px), m1.infer(&px));
+        prop_assert_eq!(m0.to_params().encode().unwrap(), new);
     }
 
     /// The crate's encoder and the independent writer in `common` (written from FORMAT.md)

@@ -5,7 +5,7 @@ mod common;
 #[test]
 fn file_sizes_match_format_md() {
     let table = [
-        (50, 40_231),
+        (50, 41_799),
         (128, 102_867),
         (200, 160_683),
         (256, 205_651),

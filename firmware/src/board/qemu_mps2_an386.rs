@@ -8,6 +8,8 @@
 //! * `batch IN OUT`: classify the raw images of host file IN, write the records to OUT
 //!   (format in [`crate::batch`]), print a summary line, exit.
 //! * `check`: report the boot check and a self-test inference, exit.
+//! * `parity IN OUT`: run the models and images of host file IN (format in
+//!   [`crate::parity`]), write the logits to OUT, exit: the kernel-parity test.
 //!
 //! Exit codes: 0 success, 2 usage, 3 model rejected at boot, 4 host file I/O error.
 
@@ -92,10 +94,13 @@ pub fn run(model_bytes: &'static [u8]) -> ! {
             let code = run_batch(&device, &mut stopwatch, &mut out, input, output);
             exit(code)
         }
+        (Some("parity"), Some(input), Some(output), None) => {
+            exit(run_parity(&mut out, input, output))
+        }
         _ => {
             let _ = writeln!(
                 out,
-                "usage: firmware [serve | check | batch IN OUT] (semihosting arguments)"
+                "usage: firmware [serve | check | batch IN OUT | parity IN OUT] (semihosting arguments)"
             );
             exit(EXIT_USAGE)
         }
@@ -234,6 +239,33 @@ fn run_batch(
         }
         Err(BatchError::Write(_)) => {
             let _ = writeln!(out, "batch: writing {output} failed");
+            EXIT_IO
+        }
+    }
+}
+
+/// `parity IN OUT`: the kernel-parity cases of IN (see [`crate::parity`]).
+fn run_parity(out: &mut Console, input: &str, output: &str) -> u32 {
+    let (mut src, mut dst) = match (
+        HostFile::open(input, nr::open::R_BINARY),
+        HostFile::open(output, nr::open::W_TRUNC_BINARY),
+    ) {
+        (Ok(s), Ok(d)) => (s, d),
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = writeln!(out, "parity: cannot open {}", e.0);
+            return EXIT_IO;
+        }
+    };
+    // SAFETY: called once (the program exits afterwards); `parity::run` and the semihosting
+    // calls below it use a few KiB of stack, far less than `STACK_RESERVE`.
+    let buf = unsafe { stack::spare_ram() };
+    match crate::parity::run(&mut src, &mut dst, buf) {
+        Ok(cases) => {
+            let _ = writeln!(out, "parity: cases={cases}");
+            EXIT_OK
+        }
+        Err(e) => {
+            let _ = writeln!(out, "parity: failed: {e:?}");
             EXIT_IO
         }
     }

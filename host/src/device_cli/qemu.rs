@@ -199,6 +199,26 @@ pub fn run_batch(elf: &Path, images: &[u8]) -> anyhow::Result<BatchRun> {
     })
 }
 
+/// Run the firmware's kernel-parity mode (`firmware/src/parity.rs`) on the case stream
+/// `input` and return its raw output (status bytes and records).
+pub fn run_parity(elf: &Path, input: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let (inp_path, out_path) = (dir.path().join("cases.bin"), dir.path().join("logits.bin"));
+    std::fs::write(&inp_path, input).with_context(|| format!("writing {}", inp_path.display()))?;
+    let (inp, out) = (path_str(&inp_path)?, path_str(&out_path)?);
+    let timeout = Duration::from_secs(120 + input.len() as u64 / 200_000);
+    let done = run_to_exit(qemu_command(elf, &["parity", inp, out])?, timeout)?;
+    if done.exit_code != Some(0) {
+        bail!(
+            "QEMU parity run failed (exit {:?}):\n{}{}",
+            done.exit_code,
+            done.stdout,
+            done.stderr
+        );
+    }
+    std::fs::read(&out_path).with_context(|| format!("reading {}", out_path.display()))
+}
+
 fn path_str(p: &Path) -> anyhow::Result<&str> {
     let s = p
         .to_str()

@@ -52,8 +52,43 @@ pub fn le_i32(values: &[i32]) -> Vec<u8> {
 pub const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 pub const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
 
+/// `w1` (hidden-major, `w1[j*784 + i]`) in layout 1 as FORMAT.md describes it: units padded
+/// with zero rows to a multiple of 4; for each block of 4 units, for each group of 4 inputs,
+/// the 4 weights of unit 0, then unit 1, unit 2, unit 3 of the block.
+pub fn layout1_w1(w1: &[i8], hidden: usize) -> Vec<u8> {
+    let padded = hidden.div_ceil(4) * 4;
+    let weight = |j: usize, i: usize| {
+        if j < hidden {
+            w1[j * INPUT + i] as u8
+        } else {
+            0
+        }
+    };
+    let mut out = Vec::with_capacity(padded * INPUT);
+    for block in 0..padded / 4 {
+        for group in 0..INPUT / 4 {
+            for unit in 0..4 {
+                for k in 0..4 {
+                    out.push(weight(4 * block + unit, 4 * group + k));
+                }
+            }
+        }
+    }
+    out
+}
+
 impl RawFile {
+    /// The file in layout 1 (what `ModelParams::encode` writes).
     pub fn from_params(p: &ModelParams) -> RawFile {
+        RawFile {
+            layout: 1,
+            w1: layout1_w1(&p.w1, p.dims.hidden),
+            ..RawFile::from_params_layout0(p)
+        }
+    }
+
+    /// The file in layout 0 (hidden-major `w1`).
+    pub fn from_params_layout0(p: &ModelParams) -> RawFile {
         RawFile {
             magic: *b"MNI8",
             version: 1,

@@ -1,0 +1,135 @@
+//! The chip's layer-1 kernel (SMLAD assembly on the Cortex-M4 for layout-1 models) against the
+//! portable kernel on the host, on random models: proptest generates the models (random and
+//! edge hidden sizes, extreme weights and pixels, both layouts), ONE QEMU boot runs them all
+//! in the firmware's `parity` mode (models loaded at run time, no rebuild per model), and
+//! every logit must equal `Model::infer` on the host.
+//!
+//! Needs `qemu-system-arm`; without it the test FAILS with the install hint.
+
+use model_format::{Dims, Model, ModelParams, INPUT, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+use tests::default_firmware;
+
+/// Bytes of one record of the parity output (class + 16 logits).
+const RECORD: usize = 1 + 4 * 16;
+
+fn weights(n: usize) -> impl Strategy<Value = Vec<i8>> {
+    // Extremes often: -128 and 127 stress the sign extension and the accumulator bounds.
+    let w = prop_oneof![3 => any::<i8>(), 1 => Just(-128i8), 1 => Just(127i8), 1 => Just(0i8)];
+    proptest::collection::vec(w, n)
+}
+
+fn params(hidden: usize) -> impl Strategy<Value = ModelParams> {
+    let classes = 10usize;
+    // Shifts that keep activations inside 0..255 for typical sums, and any shift sometimes.
+    let shift = prop_oneof![4 => 14u8..=26, 1 => 1u8..=62];
+    let bias = prop_oneof![4 => -100_000i32..=100_000, 1 => -(1i32 << 30)..=(1 << 30)];
+    (
+        weights(hidden * INPUT),
+        proptest::collection::vec(bias.clone(), hidden),
+        proptest::collection::vec(0i32..=i32::MAX, hidden),
+        proptest::collection::vec(shift, hidden),
+        weights(classes * hidden),
+        proptest::collection::vec(bias, classes),
+    )
+        .prop_map(move |(w1, b1, multiplier, shift, w2, b2)| ModelParams {
+            dims: Dims {
+                input: INPUT,
+                hidden,
+                classes,
+            },
+            w1,
+            b1,
+            multiplier,
+            shift,
+            w2,
+            b2,
+            logit_scale: 0.01,
+        })
+}
+
+fn images(n: usize) -> impl Strategy<Value = Vec<u8>> {
+    let px = prop_oneof![2 => any::<u8>(), 1 => Just(0u8), 1 => Just(255u8)];
+    proptest::collection::vec(px, n * INPUT)
+}
+
+struct Case {
+    file: Vec<u8>,
+    images: Vec<u8>,
+}
+
+fn sample<T: std::fmt::Debug>(runner: &mut TestRunner, s: impl Strategy<Value = T>) -> T {
+    s.new_tree(runner).expect("strategy").current()
+}
+
+#[test]
+fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
+    let elf = default_firmware().unwrap();
+    let mut runner = TestRunner::new(Config::default());
+    // Edge sizes (1, 3, 4, 5: below, at and above one block of 4; 127, 128; the maximum
+    // 1024), then random ones.
+    let mut hiddens = vec![1, 3, 4, 5, 127, 128, 1024];
+    for _ in 0..25 {
+        hiddens.push(sample(&mut runner, 1usize..=260));
+    }
+    let mut cases = Vec::new();
+    for (n, &hidden) in hiddens.iter().enumerate() {
+        let p = sample(&mut runner, params(hidden));
+        // Mostly layout 1 (the SMLAD kernel); every fifth in layout 0 (old files on the chip).
+        let layout = if n % 5 == 4 {
+            LAYOUT_HIDDEN_MAJOR
+        } else {
+            LAYOUT_SMLAD
+        };
+        let file = p.encode_with_layout(layout).unwrap();
+        let count = if hidden >= 512 { 2 } else { 4 };
+        let mut imgs = sample(&mut runner, images(count));
+        // One all-255 image per case: the largest |sums| the kernel can see.
+        imgs[..INPUT].fill(255);
+        cases.push(Case { file, images: imgs });
+    }
+
+    let mut input = Vec::new();
+    for c in &cases {
+        input.extend((c.file.len() as u32).to_le_bytes());
+        input.extend(&c.file);
+        input.extend(((c.images.len() / INPUT) as u32).to_le_bytes());
+        input.extend(&c.images);
+    }
+    let output = host::device_cli::qemu::run_parity(elf, &input).unwrap();
+
+    let mut at = 0;
+    let mut checked = 0;
+    for (n, c) in cases.iter().enumerate() {
+        let model = Model::from_bytes(&c.file).unwrap();
+        assert_eq!(
+            output.get(at),
+            Some(&0),
+            "case {n}: the firmware rejected the model"
+        );
+        at += 1;
+        for (k, img) in c.images.chunks_exact(INPUT).enumerate() {
+            let want = model.infer(img.try_into().unwrap());
+            let rec = output
+                .get(at..at + RECORD)
+                .unwrap_or_else(|| panic!("case {n}: output ends at image {k}"));
+            let logits: Vec<i32> = rec[1..]
+                .chunks_exact(4)
+                .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            assert_eq!(
+                (rec[0], logits.as_slice()),
+                (want.class, &want.logits[..]),
+                "case {n} (hidden {}, layout {}), image {k}",
+                model.dims().hidden,
+                model.layout()
+            );
+            at += RECORD;
+            checked += 1;
+        }
+    }
+    assert_eq!(at, output.len(), "trailing output");
+    eprintln!("{} models, {checked} images: chip == host", cases.len());
+}
