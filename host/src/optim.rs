@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use multiversion::multiversion;
+
 use crate::net::Real;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
@@ -50,6 +52,7 @@ impl Schedule {
 }
 
 /// `v = mu*v - lr*g; w += v`
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
 pub fn sgd_momentum<T: Real>(w: &mut [T], v: &mut [T], g: &[T], lr: T, mu: T) {
     for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
         *v = mu * *v - lr * g;
@@ -80,6 +83,12 @@ pub fn adamw<T: Real>(
     } else {
         1.0
     });
+    adamw_update(w, m, v, g, [b1, b2, one, eps, shrink, step, inv_bc2]);
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
+fn adamw_update<T: Real>(w: &mut [T], m: &mut [T], v: &mut [T], g: &[T], k: [T; 7]) {
+    let [b1, b2, one, eps, shrink, step, inv_bc2] = k;
     for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
         *m = b1 * *m + (one - b1) * g;
         *v = b2 * *v + (one - b2) * g * g;
