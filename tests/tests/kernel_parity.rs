@@ -1,8 +1,9 @@
 //! The chip's layer-1 kernel (SMLAD assembly on the Cortex-M4 for layout-1 models) against the
 //! portable kernel on the host, on random models: proptest generates the models (random and
 //! edge hidden sizes, extreme weights and pixels, both layouts), ONE QEMU boot runs them all
-//! in the firmware's `parity` mode (models loaded at run time, no rebuild per model), and
-//! every logit must equal `Model::infer` on the host.
+//! in the firmware's `parity` mode (cargo feature `parity`, built by `tests::parity_firmware`;
+//! models loaded at run time, no rebuild per model), and every logit must equal `Model::infer`
+//! on the host.
 //!
 //! Needs `qemu-system-arm`; without it the test FAILS with the install hint.
 
@@ -10,7 +11,7 @@ use model_format::{Dims, Model, ModelParams, INPUT, LAYOUT_HIDDEN_MAJOR, LAYOUT_
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use tests::default_firmware;
+use tests::parity_firmware;
 
 /// Bytes of one record of the parity output (class + 16 logits).
 const RECORD: usize = 1 + 4 * 16;
@@ -66,7 +67,7 @@ fn sample<T: std::fmt::Debug>(runner: &mut TestRunner, s: impl Strategy<Value = 
 
 #[test]
 fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
-    let elf = default_firmware().unwrap();
+    let elf = parity_firmware().unwrap();
     let mut runner = TestRunner::new(Config::default());
     // Edge sizes (1, 3, 4, 5: below, at and above one block of 4; 127, 128; the maximum
     // 1024), then random ones.
