@@ -6,7 +6,8 @@
 # Boards: qemu-mps2-an386 (default feature) and nucleo-f411re, both thumbv7em-none-eabihf.
 # The model is data/model.postcard, or $FIRMWARE_MODEL (absolute or relative to the workspace
 # root). Each ELF is copied to <target dir>/firmware-<board>.elf and its section sizes printed.
-# Also runs clippy (-D warnings) for each board and the library's host unit tests.
+# Also runs clippy (-D warnings) for each board (QEMU also with the test-only feature `parity`)
+# and the library's host unit tests.
 #
 # The Cortex-M builds use <target dir>/firmware-build, the directory the QEMU tests (and
 # `host qemu-eval`) build in, so running this first leaves the tests little to rebuild.
@@ -26,6 +27,13 @@ for board in "${boards[@]}"; do
     features=(--no-default-features --features "$board")
     echo "== firmware: clippy for $board"
     cargo clippy -p firmware --target "$target" --target-dir "$fw_dir" "${features[@]}" -- -D warnings
+    if [[ $board == qemu-mps2-an386 ]]; then
+        # The test-only `parity` mode (feature `parity`, QEMU only) is not in the default build;
+        # lint it too so the kernel-parity test never meets a broken build.
+        echo "== firmware: clippy for $board + parity"
+        cargo clippy -p firmware --target "$target" --target-dir "$fw_dir" \
+            --no-default-features --features "$board,parity" -- -D warnings
+    fi
     echo "== firmware: build for $board"
     cargo build -p firmware --release --target "$target" --target-dir "$fw_dir" "${features[@]}"
     elf="$target_dir/firmware-$board.elf"

@@ -10,6 +10,9 @@
 pub mod batch;
 pub mod boot;
 pub mod cmsdk_uart;
+// Only in test builds of the firmware (feature `parity`) and in host unit tests: production
+// firmware does not need it, and it costs ~2 KB of flash.
+#[cfg(any(test, feature = "parity"))]
 pub mod parity;
 pub mod server;
 #[cfg(test)]

@@ -27,7 +27,34 @@ pub enum ModelCommand {
         /// Folder with the MNIST IDX files (calibration uses the first training images).
         #[arg(long, default_value_os_t = crate::mnist::default_data_dir())]
         data: PathBuf,
+        /// Layer-1 weight layout of the file (same logits in every layout): `smlad` (layout 1,
+        /// int8 in blocks for the Cortex-M4 SMLAD kernel), `smlad16` (layout 2, int16 weights:
+        /// fewer instructions on the M4 for twice the layer-1 bytes) or `portable` (layout 0).
+        #[arg(long, value_enum, default_value_t = Layout::Smlad)]
+        layout: Layout,
     },
+}
+
+/// The `--layout` choices of `host quantize`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Layout 1 (the default).
+    Smlad,
+    /// Layout 2.
+    Smlad16,
+    /// Layout 0 (hidden-major rows).
+    Portable,
+}
+
+impl Layout {
+    /// The file's layout tag.
+    pub fn tag(self) -> u8 {
+        match self {
+            Layout::Smlad => model_format::LAYOUT_SMLAD,
+            Layout::Smlad16 => model_format::LAYOUT_SMLAD16,
+            Layout::Portable => model_format::LAYOUT_HIDDEN_MAJOR,
+        }
+    }
 }
 
 pub fn run(cmd: ModelCommand) -> anyhow::Result<()> {
@@ -37,7 +64,8 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<()> {
             checkpoint,
             out,
             data,
-        } => quantize(&checkpoint, &out, &data),
+            layout,
+        } => quantize(&checkpoint, &out, &data, layout),
     }
 }
 
@@ -73,10 +101,10 @@ pub fn describe(model: &Model<'_>) -> String {
             "MNI8 version {}, layout {} ({}, class-major w2)",
             model.version(),
             model.layout(),
-            if model.layout() == model_format::LAYOUT_SMLAD {
-                "w1 in SMLAD blocks of 4 hidden units"
-            } else {
-                "hidden-major w1"
+            match model.layout() {
+                model_format::LAYOUT_SMLAD => "w1 in SMLAD blocks of 4 hidden units",
+                model_format::LAYOUT_SMLAD16 => "w1 as int16 in SMLAD blocks of 4 hidden units",
+                _ => "hidden-major w1",
             }
         ),
     );
@@ -137,7 +165,7 @@ pub fn describe(model: &Model<'_>) -> String {
     s
 }
 
-fn quantize(checkpoint: &Path, out: &Path, data: &Path) -> anyhow::Result<()> {
+fn quantize(checkpoint: &Path, out: &Path, data: &Path, layout: Layout) -> anyhow::Result<()> {
     let ckpt = Checkpoint::load(checkpoint)?;
     let raw = crate::mnist::load_raw(data)?;
     let calib = calibration_images(&raw.train_images);
@@ -163,12 +191,24 @@ fn quantize(checkpoint: &Path, out: &Path, data: &Path) -> anyhow::Result<()> {
             c.logit_rmse
         );
     }
-    std::fs::write(out, &q.bytes).with_context(|| format!("writing {}", out.display()))?;
-    let model = Model::from_bytes(&q.bytes).context("decoding the written model")?;
+    // The quantiser writes its default layout; other layouts re-encode the same parameters
+    // (the encoder checks the result decodes, and every layout gives the same logits).
+    let quantised = Model::from_bytes(&q.bytes).context("decoding the quantised model")?;
+    let bytes = if quantised.layout() == layout.tag() {
+        q.bytes.clone()
+    } else {
+        quantised
+            .to_params()
+            .encode_with_layout(layout.tag())
+            .context("re-encoding the model in the requested layout")?
+    };
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let model = Model::from_bytes(&bytes).context("decoding the written model")?;
     println!(
-        "wrote {} ({} bytes, model id {:016x})",
+        "wrote {} ({} bytes, layout {}, model id {:016x})",
         out.display(),
-        q.bytes.len(),
+        bytes.len(),
+        model.layout(),
         model.model_id()
     );
     Ok(())

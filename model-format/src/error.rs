@@ -100,9 +100,10 @@ impl fmt::Display for DecodeError {
             ),
             DecodeError::UnsupportedLayout(l) => write!(
                 f,
-                "unsupported weight layout {l} (this reader implements layouts {} and {})",
+                "unsupported weight layout {l} (this reader implements layouts {}, {} and {})",
                 crate::LAYOUT_HIDDEN_MAJOR,
-                crate::LAYOUT_SMLAD
+                crate::LAYOUT_SMLAD,
+                crate::LAYOUT_SMLAD16
             ),
             DecodeError::DimsUnsupported {
                 input,

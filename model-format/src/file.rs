@@ -31,34 +31,84 @@ pub const LAYOUT_HIDDEN_MAJOR: u8 = 0;
 /// with zero rows. `w2` is class-major as in layout 0.
 pub const LAYOUT_SMLAD: u8 = 1;
 
-/// Hidden units per layer-1 block in layout 1.
+/// Layout tag 2 (optional; twice the `w1` bytes for fewer instructions on a Cortex-M4): the
+/// block/group order of layout 1, but every layer-1 weight stored as an int16 (LE) holding the
+/// int8 value sign-extended (each must be in -128..=127, so the logits are those of layouts 0
+/// and 1 for the same parameters). Within a group each unit's 4 weights are stored in the
+/// order (w0, w2, w1, w3): the two 32-bit words are then directly the halfword pairs SMLAD
+/// multiplies with the input pairs (x0, x2) and (x1, x3), with no SXTB16, and LDM loads two
+/// units' weights in one instruction. Padding units are zero, `w2` class-major as in layout 0.
+pub const LAYOUT_SMLAD16: u8 = 2;
+
+/// Hidden units per layer-1 block in layouts 1 and 2.
 pub const ROW_BLOCK: usize = 4;
 /// Inputs per weight word (and per group of a block) in layout 1.
 pub(crate) const GROUP: usize = 4;
 /// Bytes of one layer-1 block in layout 1 (4 units x 784 inputs).
 pub(crate) const BLOCK_BYTES: usize = ROW_BLOCK * INPUT;
+/// Bytes of one layer-1 block in layout 2 (4 units x 784 inputs x 2 bytes).
+pub(crate) const BLOCK_BYTES16: usize = 2 * BLOCK_BYTES;
+
+/// Whether `layout` stores `w1` in blocks of [`ROW_BLOCK`] units (layouts 1 and 2).
+pub(crate) const fn is_blocked(layout: u8) -> bool {
+    layout == LAYOUT_SMLAD || layout == LAYOUT_SMLAD16
+}
+
+/// Bytes per stored layer-1 weight: 2 in layout 2, else 1.
+pub(crate) const fn w1_width(layout: u8) -> usize {
+    if layout == LAYOUT_SMLAD16 {
+        2
+    } else {
+        1
+    }
+}
 
 /// Hidden units stored in `w1` for `layout`: `hidden` itself in layout 0, rounded up to a
-/// multiple of [`ROW_BLOCK`] in layout 1 (the extra units are zero padding, never used).
+/// multiple of [`ROW_BLOCK`] in layouts 1 and 2 (the extra units are zero padding, never used).
 pub(crate) const fn stored_hidden(layout: u8, hidden: usize) -> usize {
-    if layout == LAYOUT_SMLAD {
+    if is_blocked(layout) {
         hidden.div_ceil(ROW_BLOCK) * ROW_BLOCK
     } else {
         hidden
     }
 }
 
-/// Byte offset inside the stored `w1` of the weight from input `i` to hidden unit `j`.
+/// Position in layout 2 of weight `k` (0..4) of a unit's group: (w0, w2, w1, w3).
+const SMLAD16_ORDER: [usize; GROUP] = [0, 2, 1, 3];
+
+/// Index (in stored weights, i.e. bytes for layouts 0/1 and int16 entries for layout 2) inside
+/// the stored `w1` of the weight from input `i` to hidden unit `j`.
 /// Layout 1: block `j / 4`, group `i / 4`, row `j % 4` inside the group, byte `i % 4`.
+/// Layout 2: the same, with the 4 weights of a row in the order (w0, w2, w1, w3).
 #[inline]
-pub(crate) const fn w1_offset(layout: u8, j: usize, i: usize) -> usize {
-    if layout == LAYOUT_SMLAD {
+pub(crate) const fn w1_index(layout: u8, j: usize, i: usize) -> usize {
+    if is_blocked(layout) {
+        let k = if layout == LAYOUT_SMLAD16 {
+            SMLAD16_ORDER[i % GROUP]
+        } else {
+            i % GROUP
+        };
         (j / ROW_BLOCK) * BLOCK_BYTES
             + (i / GROUP) * (ROW_BLOCK * GROUP)
             + (j % ROW_BLOCK) * GROUP
-            + i % GROUP
+            + k
     } else {
         j * INPUT + i
+    }
+}
+
+/// The stored weight at `index` (see [`w1_index`]) of a `w1` in `layout`, as stored: the byte
+/// as i8, or (layout 2) the LE int16. `None` past the end.
+#[inline]
+pub(crate) fn w1_stored(layout: u8, w1: &[u8], index: usize) -> Option<i16> {
+    if layout == LAYOUT_SMLAD16 {
+        let at = index.checked_mul(2)?;
+        match w1.get(at..at.checked_add(2)?)? {
+            &[lo, hi] => Some(i16::from_le_bytes([lo, hi])),
+            _ => None,
+        }
+    } else {
+        w1.get(index).map(|&b| i16::from(b as i8))
     }
 }
 
@@ -227,7 +277,7 @@ fn canonical_payload_len(p: &Payload<'_>) -> usize {
 
 /// Layout tag, dims, array lengths and parameter ranges.
 fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
-    if p.layout != LAYOUT_HIDDEN_MAJOR && p.layout != LAYOUT_SMLAD {
+    if p.layout != LAYOUT_HIDDEN_MAJOR && !is_blocked(p.layout) {
         return Err(DecodeError::UnsupportedLayout(p.layout));
     }
     let (input, hidden, classes) = (p.input as usize, p.hidden as usize, p.classes as usize);
@@ -246,7 +296,7 @@ fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
         (
             Field::Weights1,
             p.w1.len(),
-            stored_hidden(p.layout, hidden) * input,
+            stored_hidden(p.layout, hidden) * input * w1_width(p.layout),
         ),
         (Field::Bias1, p.b1.len(), hidden * 4),
         (Field::Multiplier, p.multiplier.len(), hidden * 4),
@@ -263,15 +313,29 @@ fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
             });
         }
     }
-    // Layout 1 padding units must be zero: one model, one file (and one id).
+    // Layout 1/2 padding units must be zero: one model, one file (and one id).
     if let Some(index) = (hidden..stored_hidden(p.layout, hidden))
-        .flat_map(|j| (0..INPUT).map(move |i| w1_offset(p.layout, j, i)))
-        .find(|&o| p.w1.get(o).is_some_and(|&w| w != 0))
+        .flat_map(|j| (0..INPUT).map(move |i| w1_index(p.layout, j, i)))
+        .find(|&o| w1_stored(p.layout, p.w1, o).is_some_and(|w| w != 0))
     {
         return Err(DecodeError::ParamOutOfRange {
             field: Field::Weights1,
             index,
         });
+    }
+    // Layout 2 stores int8 values in int16 slots: anything outside -128..=127 would give
+    // logits no int8 model has (and could overflow the i32 accumulator bound). The index is
+    // that of the int16 entry.
+    if p.layout == LAYOUT_SMLAD16 {
+        if let Some(index) =
+            p.w1.chunks_exact(2)
+                .position(|w| !(-128..=127).contains(&i16::from_le_bytes([w[0], w[1]])))
+        {
+            return Err(DecodeError::ParamOutOfRange {
+                field: Field::Weights1,
+                index,
+            });
+        }
     }
     check_each_i32(p.b1, Field::Bias1, |b| {
         (-MAX_BIAS_ABS..=MAX_BIAS_ABS).contains(&b)

@@ -2,8 +2,8 @@
 //! a fixed `[u8; MAX_HIDDEN]` scratch on the stack and i32/i64 arithmetic that the decode-time
 //! range checks keep exact (nothing overflows, nothing wraps).
 
-use crate::file::{le_i32s, BLOCK_BYTES, GROUP};
-use crate::{Model, INPUT, LAYOUT_SMLAD, MAX_CLASSES, MAX_HIDDEN, ROW_BLOCK};
+use crate::file::{is_blocked, le_i32s, BLOCK_BYTES, BLOCK_BYTES16, GROUP};
+use crate::{Model, INPUT, LAYOUT_SMLAD16, MAX_CLASSES, MAX_HIDDEN, ROW_BLOCK};
 
 /// The result of one inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl Model<'_> {
         let mut scratch = [0u8; MAX_HIDDEN];
 
         // Layer 1 into the scratch, by the kernel for the stored layout.
-        if self.layout == LAYOUT_SMLAD {
+        if is_blocked(self.layout) {
             self.layer1_blocks(pixels, &mut scratch);
         } else {
             self.layer1_rows(pixels, &mut scratch);
@@ -115,6 +115,31 @@ fn block_dot_portable(
     acc
 }
 
+/// [`block_dot_portable`] for a layout-2 block: int16 weights, each unit's group stored in the
+/// order (w0, w2, w1, w3).
+#[inline]
+fn block_dot16_portable(
+    pixels: &[u8; INPUT],
+    block: &[u8],
+    mut acc: [i32; ROW_BLOCK],
+) -> [i32; ROW_BLOCK] {
+    for (x, group) in pixels
+        .chunks_exact(GROUP)
+        .zip(block.chunks_exact(ROW_BLOCK * GROUP * 2))
+    {
+        let &[x0, x1, x2, x3] = x else { continue };
+        let xs = [x0, x2, x1, x3];
+        for (a, w) in acc.iter_mut().zip(group.chunks_exact(GROUP * 2)) {
+            *a += xs
+                .iter()
+                .zip(w.chunks_exact(2))
+                .map(|(&x, w)| i32::from(x) * i32::from(i16::from_le_bytes([w[0], w[1]])))
+                .sum::<i32>();
+        }
+    }
+    acc
+}
+
 impl Model<'_> {
     /// Layer 1, layout 0: one contiguous 784-byte weight row per hidden unit.
     fn layer1_rows(&self, pixels: &[u8; INPUT], scratch: &mut [u8; MAX_HIDDEN]) {
@@ -128,21 +153,38 @@ impl Model<'_> {
         }
     }
 
-    /// Layer 1, layout 1: four hidden units per pass over the input. On Cortex-M with the DSP
-    /// extension (and word-aligned weights, which the firmware arranges) the inner loop is
-    /// SMLAD assembly; everywhere else the same sums in portable Rust. Integer sums are exact
+    /// Layer 1, layouts 1 and 2: four hidden units per pass over the input. On Cortex-M with
+    /// the DSP extension (and word-aligned weights, which the firmware arranges) the inner loop
+    /// is SMLAD assembly; everywhere else the same sums in portable Rust. Integer sums are exact
     /// (no overflow, see `FORMAT.md`), so the order of additions cannot change the result.
     fn layer1_blocks(&self, pixels: &[u8; INPUT], scratch: &mut [u8; MAX_HIDDEN]) {
+        // One loop per layout, so the layout-1 loop is exactly what it was before layout 2
+        // existed (a layout test inside the loop cost ~1,400 instructions per inference).
+        if self.layout == LAYOUT_SMLAD16 {
+            self.layer1_blocks_of::<true>(pixels, scratch);
+        } else {
+            self.layer1_blocks_of::<false>(pixels, scratch);
+        }
+    }
+
+    /// [`Model::layer1_blocks`] for layout 2 (`WIDE`) or layout 1.
+    #[inline(always)]
+    fn layer1_blocks_of<const WIDE: bool>(
+        &self,
+        pixels: &[u8; INPUT],
+        scratch: &mut [u8; MAX_HIDDEN],
+    ) {
         #[cfg(mf_dsp)]
         let widened = dsp::widen(pixels);
         #[cfg(mf_dsp)]
         let aligned = dsp::aligned(self.w1);
+        let block_bytes = if WIDE { BLOCK_BYTES16 } else { BLOCK_BYTES };
 
         let mut biases = le_i32s(self.b1);
         let mut requant = le_i32s(self.multiplier).zip(self.shift);
         for (hs, block) in scratch
             .chunks_mut(ROW_BLOCK)
-            .zip(self.w1.chunks_exact(BLOCK_BYTES))
+            .zip(self.w1.chunks_exact(block_bytes))
         {
             // Padding units (past `hidden`) start from 0 and are never stored.
             let mut init = [0i32; ROW_BLOCK];
@@ -150,13 +192,18 @@ impl Model<'_> {
                 *a = biases.next().unwrap_or(0);
             }
             #[cfg(mf_dsp)]
-            let acc = if aligned {
-                dsp::block_dot(&widened, block, init)
+            let acc = match (aligned, WIDE) {
+                (true, false) => dsp::block_dot(&widened, block, init),
+                (true, true) => dsp::block_dot16(&widened, block, init),
+                (false, false) => block_dot_portable(pixels, block, init),
+                (false, true) => block_dot16_portable(pixels, block, init),
+            };
+            #[cfg(not(mf_dsp))]
+            let acc = if WIDE {
+                block_dot16_portable(pixels, block, init)
             } else {
                 block_dot_portable(pixels, block, init)
             };
-            #[cfg(not(mf_dsp))]
-            let acc = block_dot_portable(pixels, block, init);
             for (h, &a) in hs.iter_mut().zip(&acc) {
                 if let Some((mult, &shift)) = requant.next() {
                     *h = requantize(a, mult, shift);
@@ -169,20 +216,25 @@ impl Model<'_> {
 /// The Cortex-M4/M7 (DSP extension) kernel: SXTB16 + SMLAD on halfword pairs.
 #[cfg(mf_dsp)]
 mod dsp {
-    use super::{BLOCK_BYTES, GROUP, INPUT, ROW_BLOCK};
+    use super::{BLOCK_BYTES, BLOCK_BYTES16, GROUP, INPUT, ROW_BLOCK};
 
     /// Input words per group: (x0 | x2 << 16) and (x1 | x3 << 16).
     const WORDS: usize = 2 * INPUT / GROUP;
+    /// The widened input: `WORDS` words, then two `SENTINEL` words that end the layout-2 loop.
+    const WIDE: usize = WORDS + 2;
+    /// Never a pixel pair (those are at most 0x00FF_00FF).
+    const SENTINEL: u32 = u32::MAX;
 
     /// The pixels widened once per inference to u16 pairs in the order SXTB16 produces the
-    /// weights: for each group of 4 pixels, (x0 | x2 << 16) then (x1 | x3 << 16).
+    /// weights: for each group of 4 pixels, (x0 | x2 << 16) then (x1 | x3 << 16); then two
+    /// [`SENTINEL`] words (only the layout-2 kernel reads them).
     #[inline]
-    pub(super) fn widen(pixels: &[u8; INPUT]) -> [u32; WORDS] {
-        let mut out = core::mem::MaybeUninit::<[u32; WORDS]>::uninit();
+    pub(super) fn widen(pixels: &[u8; INPUT]) -> [u32; WIDE] {
+        let mut out = core::mem::MaybeUninit::<[u32; WIDE]>::uninit();
         let src = pixels.as_ptr();
         if !(src as usize).is_multiple_of(4) {
             // Unaligned pixels (possible from a byte buffer): the same words, bytewise.
-            let mut words = [0u32; WORDS];
+            let mut words = [SENTINEL; WIDE];
             for (pair, px) in words.chunks_exact_mut(2).zip(pixels.chunks_exact(GROUP)) {
                 if let (Some(pair), Ok(px)) = (pair.first_chunk_mut::<2>(), <[u8; 4]>::try_from(px))
                 {
@@ -192,9 +244,10 @@ mod dsp {
             }
             return words;
         }
-        // SAFETY: reads INPUT bytes from the word-aligned `pixels` (196 words) and writes all
-        // WORDS words of `out` (2 per pixel word), so `out` is initialised afterwards. Writes
-        // only its register operands, the flags and `out`; no stack.
+        // SAFETY: reads INPUT bytes from the word-aligned `pixels` (196 words) and writes the
+        // first WORDS words of `out` (2 per pixel word), then the two sentinels, so `out` is
+        // initialised afterwards. Writes only its register operands, the flags and `out`; no
+        // stack.
         unsafe {
             core::arch::asm!(
                 "2:",
@@ -215,6 +268,9 @@ mod dsp {
                 b = out(reg) _,
                 options(nostack),
             );
+            let tail = out.as_mut_ptr().cast::<u32>().add(WORDS);
+            tail.write(SENTINEL);
+            tail.add(1).write(SENTINEL);
             out.assume_init()
         }
     }
@@ -241,7 +297,7 @@ mod dsp {
     /// for 16 multiply-accumulates. SMLAD adds without saturating; the sums are exact.
     #[inline]
     pub(super) fn block_dot(
-        x: &[u32; WORDS],
+        x: &[u32; WIDE],
         block: &[u8],
         acc: [i32; ROW_BLOCK],
     ) -> [i32; ROW_BLOCK] {
@@ -293,6 +349,69 @@ mod dsp {
                 wa = out(reg) _,
                 wb = out(reg) _,
                 t = out(reg) _,
+                unroll = const UNROLL,
+                options(pure, readonly, nostack),
+            );
+        }
+        [a0, a1, a2, a3]
+    }
+
+    /// [`block_dot`] for a layout-2 block (`BLOCK_BYTES16` long, word-aligned; anything else
+    /// returns `acc` unchanged, which never happens for the same reasons).
+    ///
+    /// The weights are already the int16 pairs SMLAD needs, so per group of 4 inputs: one LDRD
+    /// of the input pair words and two LDM of 4 weight words (2 units each), then one SMLAD
+    /// per unit and pair: 11 instructions for 16 multiply-accumulates (19 in layout 1). LDM
+    /// needs an ascending register list, hence the explicit r0-r3. The 13th register a plain
+    /// `px != end` loop would need is saved by loading the next group's inputs at the end of
+    /// each group and stopping on the sentinel word `widen` puts after the input words.
+    #[inline]
+    pub(super) fn block_dot16(
+        x: &[u32; WIDE],
+        block: &[u8],
+        acc: [i32; ROW_BLOCK],
+    ) -> [i32; ROW_BLOCK] {
+        if block.len() != BLOCK_BYTES16 || !(block.as_ptr() as usize).is_multiple_of(4) {
+            return acc;
+        }
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        // SAFETY: the loop reads the WORDS input words and the 2 sentinel words of `x` (a
+        // 28 x 7 groups pass, the last group's LDRD reading the sentinels, at which point the
+        // loop stops: no pixel pair equals SENTINEL) and BLOCK_BYTES16 bytes from `block`
+        // (196 groups x 32 bytes), both word-aligned (checked above / by the array type). It
+        // writes only its register operands (r0-r3 declared clobbered) and the flags, touches
+        // no stack.
+        unsafe {
+            core::arch::asm!(
+                "ldrd {x0}, {x1}, [{px}], #8",
+                "2:",
+                ".rept {unroll}",
+                "ldm {pw}!, {{r0, r1, r2, r3}}",
+                "smlad {a0}, r0, {x0}, {a0}",
+                "smlad {a0}, r1, {x1}, {a0}",
+                "smlad {a1}, r2, {x0}, {a1}",
+                "smlad {a1}, r3, {x1}, {a1}",
+                "ldm {pw}!, {{r0, r1, r2, r3}}",
+                "smlad {a2}, r0, {x0}, {a2}",
+                "smlad {a2}, r1, {x1}, {a2}",
+                "smlad {a3}, r2, {x0}, {a3}",
+                "smlad {a3}, r3, {x1}, {a3}",
+                "ldrd {x0}, {x1}, [{px}], #8",
+                ".endr",
+                "cmn {x0}, #1",
+                "bne 2b",
+                a0 = inout(reg) a0,
+                a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
+                px = inout(reg) x.as_ptr() => _,
+                pw = inout(reg) block.as_ptr() => _,
+                x0 = out(reg) _,
+                x1 = out(reg) _,
+                out("r0") _,
+                out("r1") _,
+                out("r2") _,
+                out("r3") _,
                 unroll = const UNROLL,
                 options(pure, readonly, nostack),
             );

@@ -22,7 +22,9 @@ mod params;
 pub mod protocol;
 
 pub use error::{DecodeError, Field};
-pub use file::{FORMAT_VERSION, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, MAGIC, ROW_BLOCK};
+pub use file::{
+    FORMAT_VERSION, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, LAYOUT_SMLAD16, MAGIC, ROW_BLOCK,
+};
 pub use infer::{requantize, Prediction};
 pub use model::{Dims, Model};
 #[cfg(feature = "std")]

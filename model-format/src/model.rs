@@ -78,7 +78,8 @@ impl<'a> Model<'a> {
         self.version
     }
 
-    /// Weight layout tag ([`crate::LAYOUT_HIDDEN_MAJOR`] or [`crate::LAYOUT_SMLAD`]). Only the
+    /// Weight layout tag ([`crate::LAYOUT_HIDDEN_MAJOR`], [`crate::LAYOUT_SMLAD`] or
+    /// [`crate::LAYOUT_SMLAD16`]). Only the
     /// stored order of `w1` depends on it; every accessor and `infer` give the same results.
     pub fn layout(&self) -> u8 {
         self.layout
@@ -121,14 +122,14 @@ impl<'a> Model<'a> {
     }
 
     /// Layer-1 weights (int8, hidden-major: `w1[j * input + i]`), whatever the stored layout
-    /// (layout 1's zero padding units are not included).
+    /// (the zero padding units of layouts 1 and 2 are not included).
     pub fn w1(&self) -> impl Iterator<Item = i8> + 'a {
         let (w1, layout) = (self.w1, self.layout);
         (0..self.dims.hidden).flat_map(move |j| {
             (0..INPUT).map(move |i| {
-                // Decoding checked the length for these dims, so `get` always succeeds.
-                w1.get(file::w1_offset(layout, j, i))
-                    .map_or(0, |&w| w as i8)
+                // Decoding checked the length for these dims (so the entry exists) and, for
+                // layout 2, that every int16 is in i8 range (so the cast is exact).
+                file::w1_stored(layout, w1, file::w1_index(layout, j, i)).map_or(0, |w| w as i8)
             })
         })
     }

@@ -2,9 +2,12 @@
 
 use std::vec::Vec;
 
-use crate::file::{stored_hidden, w1_offset};
+use crate::file::{is_blocked, stored_hidden, w1_index, w1_width};
 use crate::file::{Envelope, Header, Payload, Trailer, CRC32, CRC64};
-use crate::{DecodeError, Dims, Model, FORMAT_VERSION, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, MAGIC};
+use crate::{
+    DecodeError, Dims, Model, FORMAT_VERSION, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, LAYOUT_SMLAD16,
+    MAGIC,
+};
 
 /// The integer parameters of a model, owned: what the quantiser produces and the encoder
 /// writes. Arrays are in the logical order below (that of layout 0) whatever layout a file
@@ -67,11 +70,12 @@ impl ModelParams {
         self.encode_with_layout(LAYOUT_SMLAD)
     }
 
-    /// Encode with the weight layout `layout` ([`LAYOUT_HIDDEN_MAJOR`] or [`LAYOUT_SMLAD`];
-    /// another tag is `Invalid(UnsupportedLayout)`). Both give the same logits everywhere.
+    /// Encode with the weight layout `layout` ([`LAYOUT_HIDDEN_MAJOR`], [`LAYOUT_SMLAD`] or
+    /// [`LAYOUT_SMLAD16`]; another tag is `Invalid(UnsupportedLayout)`). All give the same
+    /// logits everywhere; layout 2 doubles the layer-1 weight bytes.
     pub fn encode_with_layout(&self, layout: u8) -> Result<Vec<u8>, EncodeError> {
         let dim = |d: usize| u32::try_from(d).map_err(|_| EncodeError::DimsTooLarge);
-        if layout != LAYOUT_HIDDEN_MAJOR && layout != LAYOUT_SMLAD {
+        if layout != LAYOUT_HIDDEN_MAJOR && layout != LAYOUT_SMLAD && layout != LAYOUT_SMLAD16 {
             return Err(EncodeError::Invalid(DecodeError::UnsupportedLayout(layout)));
         }
         let (w1, b1, multiplier) = (
@@ -114,18 +118,21 @@ impl ModelParams {
 }
 
 impl ModelParams {
-    /// `w1` rearranged for `layout`. A `w1` of the wrong length for the dims is written as
-    /// given (layout 0) or padded/cut (layout 1) and then refused by the decode check.
+    /// `w1` rearranged for `layout` (layout 2: each int8 sign-extended to an LE int16). A `w1`
+    /// of the wrong length for the dims is written as given (layouts 0 and 1) and then refused
+    /// by the decode check.
     fn w1_bytes(&self, layout: u8) -> Vec<u8> {
         let (input, hidden) = (self.dims.input, self.dims.hidden);
-        if layout != LAYOUT_SMLAD || input != crate::INPUT || self.w1.len() != hidden * input {
+        if !is_blocked(layout) || input != crate::INPUT || self.w1.len() != hidden * input {
             return i8_bytes(&self.w1);
         }
-        let mut out = std::vec![0u8; stored_hidden(layout, hidden) * input];
+        let width = w1_width(layout);
+        let mut out = std::vec![0u8; stored_hidden(layout, hidden) * input * width];
         for (j, row) in self.w1.chunks_exact(input).enumerate() {
             for (i, &w) in row.iter().enumerate() {
-                if let Some(slot) = out.get_mut(w1_offset(layout, j, i)) {
-                    *slot = w as u8;
+                let at = w1_index(layout, j, i) * width;
+                if let Some(slot) = out.get_mut(at..at + width) {
+                    slot.copy_from_slice(&i16::from(w).to_le_bytes()[..width]);
                 }
             }
         }

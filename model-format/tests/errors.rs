@@ -158,21 +158,74 @@ fn id_mismatch() {
 
 #[test]
 fn unsupported_layout() {
-    for tag in [2, 255] {
+    for tag in [3, 255] {
         let mut r = raw();
         r.layout = tag;
         assert_eq!(decode(&r.build()), Err(DecodeError::UnsupportedLayout(tag)));
     }
-    // Both implemented layouts decode; the encoder refuses the others with the same error.
+    // The implemented layouts decode; the encoder refuses the others with the same error.
     assert_eq!(
         decode(&RawFile::from_params_layout0(&small_params(4, 10)).build()),
         Ok(())
     );
     assert_eq!(
-        small_params(4, 10).encode_with_layout(2),
+        decode(&RawFile::from_params_layout2(&small_params(4, 10)).build()),
+        Ok(())
+    );
+    assert_eq!(
+        small_params(4, 10).encode_with_layout(3),
         Err(model_format::EncodeError::Invalid(
-            DecodeError::UnsupportedLayout(2)
+            DecodeError::UnsupportedLayout(3)
         ))
+    );
+}
+
+#[test]
+fn layout2_weights_must_be_int8_values_and_padding_zero() {
+    // H = 3: 4 stored units, 2 bytes per weight.
+    let good = RawFile::from_params_layout2(&small_params(3, 10));
+    assert_eq!(good.w1.len(), 2 * 4 * 784);
+    assert_eq!(decode(&good.build()), Ok(()));
+    // int16 entries outside -128..=127 (a file no int8 model makes); the index counts int16
+    // entries. Entry 40 belongs to unit 1 (group 1), a real unit.
+    for bad in [128i16, -129, i16::MAX, i16::MIN] {
+        let mut r = good.clone();
+        r.w1[80..82].copy_from_slice(&bad.to_le_bytes());
+        assert_eq!(
+            decode(&r.build()),
+            Err(DecodeError::ParamOutOfRange {
+                field: Field::Weights1,
+                index: 40
+            }),
+            "{bad}"
+        );
+    }
+    // The extremes themselves are fine.
+    for ok in [127i16, -128] {
+        let mut r = good.clone();
+        r.w1[80..82].copy_from_slice(&ok.to_le_bytes());
+        assert_eq!(decode(&r.build()), Ok(()), "{ok}");
+    }
+    // Padding unit 3 (entries 12..16 of every 16-entry group) must be zero.
+    let mut r = good.clone();
+    r.w1[2 * (16 * 5 + 13)] = 1;
+    assert_eq!(
+        decode(&r.build()),
+        Err(DecodeError::ParamOutOfRange {
+            field: Field::Weights1,
+            index: 16 * 5 + 13
+        })
+    );
+    // Layout 2 stores 2 bytes per weight; the layout-1 size is a size mismatch.
+    let mut r = good;
+    r.w1.truncate(4 * 784);
+    assert_eq!(
+        decode(&r.build()),
+        Err(DecodeError::SizeMismatch {
+            field: Field::Weights1,
+            expected: 2 * 4 * 784,
+            found: 4 * 784
+        })
     );
 }
 

@@ -5,7 +5,8 @@ mod common;
 
 use common::{arb_params, arb_pixels, small_params, RawFile, CRC32, CRC64};
 use model_format::{
-    DecodeError, Model, FORMAT_VERSION, INPUT, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, MAGIC,
+    DecodeError, Model, FORMAT_VERSION, INPUT, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, LAYOUT_SMLAD16,
+    MAGIC,
 };
 use proptest::prelude::*;
 
@@ -36,6 +37,20 @@ proptest! {
         prop_assert_eq!(m0.to_params(), m1.to_params());
         prop_assert_eq!(m0.infer(&px), m1.infer(&px));
         prop_assert_eq!(m0.to_params().encode().unwrap(), new);
+    }
+
+    /// Layout 2 (int16 weights): the independent writer agrees byte for byte, the parameters
+    /// come back, the logits are those of layout 1, and re-encoding reproduces the file.
+    #[test]
+    fn layout_2_is_the_same_model(params in arb_params(), px in arb_pixels()) {
+        let wide = params.encode_with_layout(LAYOUT_SMLAD16).unwrap();
+        prop_assert_eq!(&wide, &RawFile::from_params_layout2(&params).build());
+        let narrow = params.encode().unwrap();
+        let (m1, m2) = (Model::from_bytes(&narrow).unwrap(), Model::from_bytes(&wide).unwrap());
+        prop_assert_eq!(m2.layout(), LAYOUT_SMLAD16);
+        prop_assert_eq!(m2.to_params(), params.clone());
+        prop_assert_eq!(m2.infer(&px), m1.infer(&px));
+        prop_assert_eq!(m2.to_params().encode_with_layout(LAYOUT_SMLAD16).unwrap(), wide);
     }
 
     /// The crate's encoder and the independent writer in `common` (written from FORMAT.md)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::Context;
-use host::device_cli::build::{build_firmware, default_model_path, Board};
+use host::device_cli::build::{build_firmware, build_firmware_with, default_model_path, Board};
 
 /// The committed model file the firmware embeds by default.
 pub fn default_model() -> PathBuf {
@@ -32,6 +32,23 @@ pub fn default_firmware() -> anyhow::Result<&'static Path> {
         // Fail early with the install hint rather than after a build.
         host::device_cli::qemu::find_qemu()
             .and_then(|_| build_firmware(Board::QemuMps2An386, &default_model(), false))
+            .map_err(|e| format!("{e:#}"))
+    });
+    match built {
+        Ok(p) => Ok(p.as_path()),
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+/// The QEMU firmware with the default model and the `parity` mode (cargo feature `parity`,
+/// not in the production build), built once per test process.
+pub fn parity_firmware() -> anyhow::Result<&'static Path> {
+    static ELF: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = ELF.get_or_init(|| {
+        host::device_cli::qemu::find_qemu()
+            .and_then(|_| {
+                build_firmware_with(Board::QemuMps2An386, &default_model(), false, &["parity"])
+            })
             .map_err(|e| format!("{e:#}"))
     });
     match built {

@@ -1,16 +1,19 @@
-//! The chip's layer-1 kernel (SMLAD assembly on the Cortex-M4 for layout-1 models) against the
-//! portable kernel on the host, on random models: proptest generates the models (random and
-//! edge hidden sizes, extreme weights and pixels, both layouts), ONE QEMU boot runs them all
-//! in the firmware's `parity` mode (models loaded at run time, no rebuild per model), and
-//! every logit must equal `Model::infer` on the host.
+//! The chip's layer-1 kernels (SMLAD assembly on the Cortex-M4 for layout-1 and layout-2
+//! models) against the portable kernel on the host, on random models: proptest generates the
+//! models (random and edge hidden sizes, extreme weights and pixels, layouts 0, 1 and 2), ONE
+//! QEMU boot runs them all in the firmware's `parity` mode (cargo feature `parity`, built by `tests::parity_firmware`;
+//! models loaded at run time, no rebuild per model), and every logit must equal `Model::infer`
+//! on the host.
 //!
 //! Needs `qemu-system-arm`; without it the test FAILS with the install hint.
 
-use model_format::{Dims, Model, ModelParams, INPUT, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD};
+use model_format::{
+    Dims, Model, ModelParams, INPUT, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, LAYOUT_SMLAD16,
+};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use tests::default_firmware;
+use tests::parity_firmware;
 
 /// Bytes of one record of the parity output (class + 16 logits).
 const RECORD: usize = 1 + 4 * 16;
@@ -66,7 +69,7 @@ fn sample<T: std::fmt::Debug>(runner: &mut TestRunner, s: impl Strategy<Value = 
 
 #[test]
 fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
-    let elf = default_firmware().unwrap();
+    let elf = parity_firmware().unwrap();
     let mut runner = TestRunner::new(Config::default());
     // Edge sizes (1, 3, 4, 5: below, at and above one block of 4; 127, 128; the maximum
     // 1024), then random ones.
@@ -77,11 +80,13 @@ fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
     let mut cases = Vec::new();
     for (n, &hidden) in hiddens.iter().enumerate() {
         let p = sample(&mut runner, params(hidden));
-        // Mostly layout 1 (the SMLAD kernel); every fifth in layout 0 (old files on the chip).
-        let layout = if n % 5 == 4 {
-            LAYOUT_HIDDEN_MAJOR
-        } else {
-            LAYOUT_SMLAD
+        // Layout 1 (the SMLAD kernel) and layout 2 (the int16 SMLAD kernel) in turn, every
+        // fifth in layout 0 (old files on the chip). Case 6 is H = 1024 in layout 2 (a 1.6 MB
+        // file; the firmware's RAM buffer holds ~4 MB).
+        let layout = match n % 5 {
+            4 => LAYOUT_HIDDEN_MAJOR,
+            1 | 3 => LAYOUT_SMLAD16,
+            _ => LAYOUT_SMLAD,
         };
         let file = p.encode_with_layout(layout).unwrap();
         let count = if hidden >= 512 { 2 } else { 4 };
@@ -131,5 +136,13 @@ fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
         }
     }
     assert_eq!(at, output.len(), "trailing output");
-    eprintln!("{} models, {checked} images: chip == host", cases.len());
+    let wide = cases
+        .iter()
+        .filter(|c| Model::from_bytes(&c.file).map(|m| m.layout()) == Ok(LAYOUT_SMLAD16))
+        .count();
+    assert!(wide >= 5, "only {wide} layout-2 models");
+    eprintln!(
+        "{} models ({wide} in layout 2), {checked} images: chip == host",
+        cases.len()
+    );
 }

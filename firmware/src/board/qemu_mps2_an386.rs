@@ -8,8 +8,8 @@
 //! * `batch IN OUT`: classify the raw images of host file IN, write the records to OUT
 //!   (format in [`crate::batch`]), print a summary line, exit.
 //! * `check`: report the boot check and a self-test inference, exit.
-//! * `parity IN OUT`: run the models and images of host file IN (format in
-//!   [`crate::parity`]), write the logits to OUT, exit: the kernel-parity test.
+//! * `parity IN OUT` (only with the cargo feature `parity`): run the models and images of host
+//!   file IN (format in `crate::parity`), write the logits to OUT, exit: the kernel-parity test.
 //!
 //! Exit codes: 0 success, 2 usage, 3 model rejected at boot, 4 host file I/O error.
 
@@ -33,6 +33,12 @@ use crate::{stack, NoLed, Stopwatch, BOARD, FIRMWARE_VERSION};
 /// 25 MHz core clock ticks every 40 ns: one tick is 40 instructions.
 const INSTRUCTIONS_PER_TICK: u32 = 40;
 const SYST_MASK: u32 = 0x00FF_FFFF;
+
+#[cfg(feature = "parity")]
+const USAGE: &str =
+    "usage: firmware [serve | check | batch IN OUT | parity IN OUT] (semihosting arguments)";
+#[cfg(not(feature = "parity"))]
+const USAGE: &str = "usage: firmware [serve | check | batch IN OUT] (semihosting arguments)";
 
 const EXIT_OK: u32 = 0;
 const EXIT_USAGE: u32 = 2;
@@ -94,14 +100,12 @@ pub fn run(model_bytes: &'static [u8]) -> ! {
             let code = run_batch(&device, &mut stopwatch, &mut out, input, output);
             exit(code)
         }
+        #[cfg(feature = "parity")]
         (Some("parity"), Some(input), Some(output), None) => {
             exit(run_parity(&mut out, input, output))
         }
         _ => {
-            let _ = writeln!(
-                out,
-                "usage: firmware [serve | check | batch IN OUT | parity IN OUT] (semihosting arguments)"
-            );
+            let _ = writeln!(out, "{USAGE}");
             exit(EXIT_USAGE)
         }
     }
@@ -245,6 +249,7 @@ fn run_batch(
 }
 
 /// `parity IN OUT`: the kernel-parity cases of IN (see [`crate::parity`]).
+#[cfg(feature = "parity")]
 fn run_parity(out: &mut Console, input: &str, output: &str) -> u32 {
     let (mut src, mut dst) = match (
         HostFile::open(input, nr::open::R_BINARY),
@@ -265,7 +270,15 @@ fn run_parity(out: &mut Console, input: &str, output: &str) -> u32 {
             EXIT_OK
         }
         Err(e) => {
-            let _ = writeln!(out, "parity: failed: {e:?}");
+            // Fixed messages rather than `{e:?}`: Debug formatting costs ~700 B of flash.
+            use crate::parity::ParityError;
+            let why = match e {
+                ParityError::Read(_) => "read error",
+                ParityError::Write(_) => "write error",
+                ParityError::Truncated => "input truncated inside a case",
+                ParityError::TooLarge(_) => "model larger than the RAM buffer",
+            };
+            let _ = writeln!(out, "parity: failed: {why}");
             EXIT_IO
         }
     }

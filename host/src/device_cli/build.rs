@@ -61,6 +61,17 @@ pub fn firmware_target_dir() -> PathBuf {
 ///
 /// `verbose` shows cargo's progress; otherwise its output is shown only on failure.
 pub fn build_firmware(board: Board, model: &Path, verbose: bool) -> anyhow::Result<PathBuf> {
+    build_firmware_with(board, model, verbose, &[])
+}
+
+/// [`build_firmware`] with extra cargo features of the firmware crate, e.g. `parity` for the
+/// kernel-parity test mode (left out of the production firmware to keep it small).
+pub fn build_firmware_with(
+    board: Board,
+    model: &Path,
+    verbose: bool,
+    features: &[&str],
+) -> anyhow::Result<PathBuf> {
     let model =
         std::fs::canonicalize(model).with_context(|| format!("model file {}", model.display()))?;
     let bytes = std::fs::read(&model).with_context(|| format!("reading {}", model.display()))?;
@@ -80,7 +91,13 @@ pub fn build_firmware(board: Board, model: &Path, verbose: bool) -> anyhow::Resu
         .args(["build", "--release", "-p", "firmware", "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir)
-        .args(["--no-default-features", "--features", board.feature()])
+        .args(["--no-default-features", "--features"])
+        .arg(
+            std::iter::once(board.feature())
+                .chain(features.iter().copied())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .env("FIRMWARE_MODEL", &model);
     if verbose {
         cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
@@ -106,9 +123,12 @@ pub fn build_firmware(board: Board, model: &Path, verbose: bool) -> anyhow::Resu
     let built = target_dir.join(TARGET).join("release").join("firmware");
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut hasher);
+    // The features are part of the name too: a parity build must not replace the production
+    // ELF of the same model (or the other way round) under a running QEMU.
     let copy = target_dir.join("elves").join(format!(
-        "firmware-{}-{:016x}.elf",
+        "firmware-{}{}-{:016x}.elf",
         board.feature(),
+        features.iter().map(|f| format!("+{f}")).collect::<String>(),
         hasher.finish()
     ));
     std::fs::create_dir_all(copy.parent().unwrap_or(&target_dir))?;

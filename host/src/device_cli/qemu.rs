@@ -199,7 +199,8 @@ pub fn run_batch(elf: &Path, images: &[u8]) -> anyhow::Result<BatchRun> {
     })
 }
 
-/// Run the firmware's kernel-parity mode (`firmware/src/parity.rs`) on the case stream
+/// Run the firmware's kernel-parity mode (`firmware/src/parity.rs`; the ELF must be built with
+/// the firmware feature `parity`, see `build::build_firmware_with`) on the case stream
 /// `input` and return its raw output (status bytes and records).
 pub fn run_parity(elf: &Path, input: &[u8]) -> anyhow::Result<Vec<u8>> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;

@@ -77,7 +77,36 @@ pub fn layout1_w1(w1: &[i8], hidden: usize) -> Vec<u8> {
     out
 }
 
+/// `w1` in layout 2 as FORMAT.md describes it: the block/group/unit order of layout 1, each
+/// weight an int16 LE (the int8 sign-extended), a unit's 4 weights of a group in the order
+/// w0, w2, w1, w3.
+pub fn layout2_w1(w1: &[i8], hidden: usize) -> Vec<u8> {
+    let padded = hidden.div_ceil(4) * 4;
+    let weight = |j: usize, i: usize| if j < hidden { w1[j * INPUT + i] } else { 0 };
+    let mut out = Vec::with_capacity(2 * padded * INPUT);
+    for block in 0..padded / 4 {
+        for group in 0..INPUT / 4 {
+            for unit in 0..4 {
+                for k in [0, 2, 1, 3] {
+                    let w = i16::from(weight(4 * block + unit, 4 * group + k));
+                    out.extend(w.to_le_bytes());
+                }
+            }
+        }
+    }
+    out
+}
+
 impl RawFile {
+    /// The file in layout 2 (`encode_with_layout(LAYOUT_SMLAD16)`).
+    pub fn from_params_layout2(p: &ModelParams) -> RawFile {
+        RawFile {
+            layout: 2,
+            w1: layout2_w1(&p.w1, p.dims.hidden),
+            ..RawFile::from_params_layout0(p)
+        }
+    }
+
     /// The file in layout 1 (what `ModelParams::encode` writes).
     pub fn from_params(p: &ModelParams) -> RawFile {
         RawFile {
