@@ -1,6 +1,11 @@
 //! One SGD training iteration of the default net (784-200-10, batch 200, f32)
 //! on real MNIST data: the figure to compare with numpy/PyTorch per 1,000
 //! iterations (multiply the reported time by 1,000).
+//!
+//! `sparse` is the step training uses (`host::sparse`), `dense` the
+//! reference dense products; each on rayon pools of 1 and 2 threads. Set
+//! MATMUL_NUM_THREADS=1 (as `host` does) so the dense products use one
+//! thread too.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use host::mnist::{self, Dataset, CLASSES, PIXELS};
@@ -23,12 +28,21 @@ fn bench(c: &mut Criterion) {
     let mut net = TwoLayerNet::<f32, PIXELS, 200, CLASSES>::init(1e-4, &mut rng);
     let mut sgd = Learner::new(&cfg, &Extras::default(), 0, &ds.mean_image);
     let mut group = c.benchmark_group("train_step_h200_b200_f32");
-    group.bench_function("sparse", |b| {
-        b.iter(|| sgd.step_on(&mut net, &ds.train, Some(&ds.train_pixels), &mut rng))
-    });
-    group.bench_function("dense", |b| {
-        b.iter(|| sgd.step(&mut net, &ds.train, &mut rng))
-    });
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a rayon pool");
+        // Inside the pool, as `train::train_with` runs its loop.
+        group.bench_function(format!("sparse/{threads}_threads"), |b| {
+            pool.install(|| {
+                b.iter(|| sgd.step_on(&mut net, &ds.train, Some(&ds.train_pixels), &mut rng))
+            })
+        });
+        group.bench_function(format!("dense/{threads}_threads"), |b| {
+            pool.install(|| b.iter(|| sgd.step(&mut net, &ds.train, &mut rng)))
+        });
+    }
     group.finish();
 }
 
