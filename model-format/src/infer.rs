@@ -3,7 +3,7 @@
 //! range checks keep exact (nothing overflows, nothing wraps).
 
 use crate::file::{is_blocked, le_i32s, BLOCK_BYTES, BLOCK_BYTES16, GROUP};
-use crate::{Model, INPUT, LAYOUT_SMLAD16, MAX_CLASSES, MAX_HIDDEN, ROW_BLOCK};
+use crate::{Model, INPUT, MAX_CLASSES, MAX_HIDDEN, ROW_BLOCK};
 
 /// The result of one inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,7 @@ fn block_dot_portable(
     acc
 }
 
+#[cfg(mf_layout2)]
 /// [`block_dot_portable`] for a layout-2 block: int16 weights, each unit's group stored in the
 /// order (w0, w2, w1, w3).
 #[inline]
@@ -169,11 +170,14 @@ impl Model<'_> {
         let x = &();
         // One loop per layout, so the layout-1 loop is exactly what it was before layout 2
         // existed (a layout test inside the loop cost ~1,400 instructions per inference).
-        if self.layout == LAYOUT_SMLAD16 {
+        // Without `cfg(mf_layout2)` (bare metal without the feature `layout-smlad16`) the
+        // decoder rejects layout 2, so only the layout-1 loop is compiled in.
+        #[cfg(mf_layout2)]
+        if self.layout == crate::LAYOUT_SMLAD16 {
             self.layer1_blocks_of::<true>(pixels, x, scratch);
-        } else {
-            self.layer1_blocks_of::<false>(pixels, x, scratch);
+            return;
         }
+        self.layer1_blocks_of::<false>(pixels, x, scratch);
     }
 
     /// [`Model::layer1_blocks`] for layout 2 (`WIDE`) or layout 1; `widened` is the input
@@ -202,19 +206,28 @@ impl Model<'_> {
             for a in init.iter_mut().take(hs.len()) {
                 *a = biases.next().unwrap_or(0);
             }
-            #[cfg(mf_dsp)]
+            #[cfg(all(mf_dsp, mf_layout2))]
             let acc = match (aligned, WIDE) {
                 (true, false) => dsp::block_dot(widened, block, init),
                 (true, true) => dsp::block_dot16(widened, block, init),
                 (false, false) => block_dot_portable(pixels, block, init),
                 (false, true) => block_dot16_portable(pixels, block, init),
             };
-            #[cfg(not(mf_dsp))]
+            // WIDE is never true here (see `layer1_blocks`).
+            #[cfg(all(mf_dsp, not(mf_layout2)))]
+            let acc = if aligned {
+                dsp::block_dot(widened, block, init)
+            } else {
+                block_dot_portable(pixels, block, init)
+            };
+            #[cfg(all(not(mf_dsp), mf_layout2))]
             let acc = if WIDE {
                 block_dot16_portable(pixels, block, init)
             } else {
                 block_dot_portable(pixels, block, init)
             };
+            #[cfg(all(not(mf_dsp), not(mf_layout2)))]
+            let acc = block_dot_portable(pixels, block, init);
             for (h, &a) in hs.iter_mut().zip(&acc) {
                 if let Some((mult, &shift)) = requant.next() {
                     *h = requantize(a, mult, shift);
@@ -233,7 +246,9 @@ type Widened = ();
 /// The Cortex-M4/M7 (DSP extension) kernel: SXTB16 + SMLAD on halfword pairs.
 #[cfg(mf_dsp)]
 mod dsp {
-    use super::{BLOCK_BYTES, BLOCK_BYTES16, GROUP, INPUT, ROW_BLOCK};
+    #[cfg(mf_layout2)]
+    use super::BLOCK_BYTES16;
+    use super::{BLOCK_BYTES, GROUP, INPUT, ROW_BLOCK};
 
     /// Input words per group: (x0 | x2 << 16) and (x1 | x3 << 16).
     const WORDS: usize = 2 * INPUT / GROUP;
@@ -383,6 +398,7 @@ mod dsp {
         [a0, a1, a2, a3]
     }
 
+    #[cfg(mf_layout2)]
     /// [`block_dot`] for a layout-2 block (`BLOCK_BYTES16` long, word-aligned; anything else
     /// returns `acc` unchanged, which never happens for the same reasons).
     ///
