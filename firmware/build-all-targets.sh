@@ -6,7 +6,8 @@
 # Boards: qemu-mps2-an386 (default feature) and nucleo-f411re, both thumbv7em-none-eabihf.
 # The model is data/model.postcard, or $FIRMWARE_MODEL (absolute or relative to the workspace
 # root). Each ELF is copied to <target dir>/firmware-<board>.elf and its section sizes printed.
-# Also runs clippy (-D warnings) for each board (QEMU also with the test-only feature `parity`)
+# Also runs clippy (-D warnings) for each board (QEMU also with the test-only feature `parity`
+# and the optional layout-2 kernel, feature `layout-smlad16`, which the kernel-parity test uses)
 # and the library's host unit tests.
 #
 # The Cortex-M builds use <target dir>/firmware-build, the directory the QEMU tests (and
@@ -28,11 +29,12 @@ for board in "${boards[@]}"; do
     echo "== firmware: clippy for $board"
     cargo clippy -p firmware --target "$target" --target-dir "$fw_dir" "${features[@]}" -- -D warnings
     if [[ $board == qemu-mps2-an386 ]]; then
-        # The test-only `parity` mode (feature `parity`, QEMU only) is not in the default build;
-        # lint it too so the kernel-parity test never meets a broken build.
-        echo "== firmware: clippy for $board + parity"
+        # The test-only `parity` mode (feature `parity`, QEMU only) and the layout-2 kernel
+        # (feature `layout-smlad16`) are not in the default build; lint them too (as the
+        # kernel-parity test builds them) so that test never meets a broken build.
+        echo "== firmware: clippy for $board + parity + layout-smlad16"
         cargo clippy -p firmware --target "$target" --target-dir "$fw_dir" \
-            --no-default-features --features "$board,parity" -- -D warnings
+            --no-default-features --features "$board,parity,layout-smlad16" -- -D warnings
     fi
     echo "== firmware: build for $board"
     cargo build -p firmware --release --target "$target" --target-dir "$fw_dir" "${features[@]}"

@@ -54,6 +54,14 @@ pub(crate) const fn is_blocked(layout: u8) -> bool {
     layout == LAYOUT_SMLAD || layout == LAYOUT_SMLAD16
 }
 
+/// Whether this build reads and runs `layout`: 0 and 1 always, 2 only with `cfg(mf_layout2)`
+/// (every hosted build; bare-metal builds with the cargo feature `layout-smlad16`).
+pub(crate) const fn layout_supported(layout: u8) -> bool {
+    layout == LAYOUT_HIDDEN_MAJOR
+        || layout == LAYOUT_SMLAD
+        || (cfg!(mf_layout2) && layout == LAYOUT_SMLAD16)
+}
+
 /// Bytes per stored layer-1 weight: 2 in layout 2, else 1.
 pub(crate) const fn w1_width(layout: u8) -> usize {
     if layout == LAYOUT_SMLAD16 {
@@ -277,7 +285,7 @@ fn canonical_payload_len(p: &Payload<'_>) -> usize {
 
 /// Layout tag, dims, array lengths and parameter ranges.
 fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
-    if p.layout != LAYOUT_HIDDEN_MAJOR && !is_blocked(p.layout) {
+    if !layout_supported(p.layout) {
         return Err(DecodeError::UnsupportedLayout(p.layout));
     }
     let (input, hidden, classes) = (p.input as usize, p.hidden as usize, p.classes as usize);

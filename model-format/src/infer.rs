@@ -3,7 +3,7 @@
 //! range checks keep exact (nothing overflows, nothing wraps).
 
 use crate::file::{is_blocked, le_i32s, BLOCK_BYTES, BLOCK_BYTES16, GROUP};
-use crate::{Model, INPUT, LAYOUT_SMLAD16, MAX_CLASSES, MAX_HIDDEN, ROW_BLOCK};
+use crate::{Model, INPUT, MAX_CLASSES, MAX_HIDDEN, ROW_BLOCK};
 
 /// The result of one inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,7 @@ fn block_dot_portable(
     acc
 }
 
+#[cfg(mf_layout2)]
 /// [`block_dot_portable`] for a layout-2 block: int16 weights, each unit's group stored in the
 /// order (w0, w2, w1, w3).
 #[inline]
@@ -158,26 +159,40 @@ impl Model<'_> {
     /// is SMLAD assembly; everywhere else the same sums in portable Rust. Integer sums are exact
     /// (no overflow, see `FORMAT.md`), so the order of additions cannot change the result.
     fn layer1_blocks(&self, pixels: &[u8; INPUT], scratch: &mut [u8; MAX_HIDDEN]) {
+        // The input is widened once, here, for both layouts: one copy of `widen` in the
+        // binary, written in place (returning the 1,576-byte array by value made the compiler
+        // copy it with memcpy, ~1,000 instructions per inference).
+        #[cfg(mf_dsp)]
+        let mut buf = core::mem::MaybeUninit::uninit();
+        #[cfg(mf_dsp)]
+        let x = dsp::widen(pixels, &mut buf);
+        #[cfg(not(mf_dsp))]
+        let x = &();
         // One loop per layout, so the layout-1 loop is exactly what it was before layout 2
         // existed (a layout test inside the loop cost ~1,400 instructions per inference).
-        if self.layout == LAYOUT_SMLAD16 {
-            self.layer1_blocks_of::<true>(pixels, scratch);
-        } else {
-            self.layer1_blocks_of::<false>(pixels, scratch);
+        // Without `cfg(mf_layout2)` (bare metal without the feature `layout-smlad16`) the
+        // decoder rejects layout 2, so only the layout-1 loop is compiled in.
+        #[cfg(mf_layout2)]
+        if self.layout == crate::LAYOUT_SMLAD16 {
+            self.layer1_blocks_of::<true>(pixels, x, scratch);
+            return;
         }
+        self.layer1_blocks_of::<false>(pixels, x, scratch);
     }
 
-    /// [`Model::layer1_blocks`] for layout 2 (`WIDE`) or layout 1.
+    /// [`Model::layer1_blocks`] for layout 2 (`WIDE`) or layout 1; `widened` is the input
+    /// as [`dsp::widen`] gives it (nothing without the DSP kernel).
     #[inline(always)]
     fn layer1_blocks_of<const WIDE: bool>(
         &self,
         pixels: &[u8; INPUT],
+        widened: &Widened,
         scratch: &mut [u8; MAX_HIDDEN],
     ) {
         #[cfg(mf_dsp)]
-        let widened = dsp::widen(pixels);
-        #[cfg(mf_dsp)]
         let aligned = dsp::aligned(self.w1);
+        #[cfg(not(mf_dsp))]
+        let _ = widened;
         let block_bytes = if WIDE { BLOCK_BYTES16 } else { BLOCK_BYTES };
 
         let mut biases = le_i32s(self.b1);
@@ -191,19 +206,28 @@ impl Model<'_> {
             for a in init.iter_mut().take(hs.len()) {
                 *a = biases.next().unwrap_or(0);
             }
-            #[cfg(mf_dsp)]
+            #[cfg(all(mf_dsp, mf_layout2))]
             let acc = match (aligned, WIDE) {
-                (true, false) => dsp::block_dot(&widened, block, init),
-                (true, true) => dsp::block_dot16(&widened, block, init),
+                (true, false) => dsp::block_dot(widened, block, init),
+                (true, true) => dsp::block_dot16(widened, block, init),
                 (false, false) => block_dot_portable(pixels, block, init),
                 (false, true) => block_dot16_portable(pixels, block, init),
             };
-            #[cfg(not(mf_dsp))]
+            // WIDE is never true here (see `layer1_blocks`).
+            #[cfg(all(mf_dsp, not(mf_layout2)))]
+            let acc = if aligned {
+                dsp::block_dot(widened, block, init)
+            } else {
+                block_dot_portable(pixels, block, init)
+            };
+            #[cfg(all(not(mf_dsp), mf_layout2))]
             let acc = if WIDE {
                 block_dot16_portable(pixels, block, init)
             } else {
                 block_dot_portable(pixels, block, init)
             };
+            #[cfg(all(not(mf_dsp), not(mf_layout2)))]
+            let acc = block_dot_portable(pixels, block, init);
             for (h, &a) in hs.iter_mut().zip(&acc) {
                 if let Some((mult, &shift)) = requant.next() {
                     *h = requantize(a, mult, shift);
@@ -213,65 +237,83 @@ impl Model<'_> {
     }
 }
 
+/// The widened input the DSP kernels read (`()` where there are none).
+#[cfg(mf_dsp)]
+type Widened = [u32; dsp::WIDE];
+#[cfg(not(mf_dsp))]
+type Widened = ();
+
 /// The Cortex-M4/M7 (DSP extension) kernel: SXTB16 + SMLAD on halfword pairs.
 #[cfg(mf_dsp)]
 mod dsp {
-    use super::{BLOCK_BYTES, BLOCK_BYTES16, GROUP, INPUT, ROW_BLOCK};
+    #[cfg(mf_layout2)]
+    use super::BLOCK_BYTES16;
+    use super::{BLOCK_BYTES, GROUP, INPUT, ROW_BLOCK};
 
     /// Input words per group: (x0 | x2 << 16) and (x1 | x3 << 16).
     const WORDS: usize = 2 * INPUT / GROUP;
     /// The widened input: `WORDS` words, then two `SENTINEL` words that end the layout-2 loop.
-    const WIDE: usize = WORDS + 2;
+    pub(super) const WIDE: usize = WORDS + 2;
     /// Never a pixel pair (those are at most 0x00FF_00FF).
     const SENTINEL: u32 = u32::MAX;
 
     /// The pixels widened once per inference to u16 pairs in the order SXTB16 produces the
     /// weights: for each group of 4 pixels, (x0 | x2 << 16) then (x1 | x3 << 16); then two
-    /// [`SENTINEL`] words (only the layout-2 kernel reads them).
+    /// [`SENTINEL`] words (only the layout-2 kernel reads them). Written into `out` in place
+    /// and returned as a reference: a by-value return was copied (a 1,576-byte memcpy).
     #[inline]
-    pub(super) fn widen(pixels: &[u8; INPUT]) -> [u32; WIDE] {
-        let mut out = core::mem::MaybeUninit::<[u32; WIDE]>::uninit();
+    pub(super) fn widen<'a>(
+        pixels: &[u8; INPUT],
+        out: &'a mut core::mem::MaybeUninit<[u32; WIDE]>,
+    ) -> &'a [u32; WIDE] {
         let src = pixels.as_ptr();
-        if !(src as usize).is_multiple_of(4) {
+        let dst = out.as_mut_ptr().cast::<u32>();
+        if (src as usize).is_multiple_of(4) {
+            // SAFETY: reads INPUT bytes from the word-aligned `pixels` (196 words) and writes
+            // the first WORDS words of `out` (2 per pixel word; `out` is a word-aligned array
+            // of WIDE > WORDS words). Writes only its register operands, the flags and `out`;
+            // no stack.
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    ".rept 4",
+                    "ldr {p}, [{src}], #4",
+                    "and {a}, {p}, {mask}",
+                    "and {b}, {mask}, {p}, lsr #8",
+                    "strd {a}, {b}, [{dst}], #8",
+                    ".endr",
+                    "cmp {src}, {end}",
+                    "bne 2b",
+                    src = inout(reg) src => _,
+                    dst = inout(reg) dst => _,
+                    end = in(reg) src.add(INPUT),
+                    mask = in(reg) 0x00FF_00FFu32,
+                    p = out(reg) _,
+                    a = out(reg) _,
+                    b = out(reg) _,
+                    options(nostack),
+                );
+            }
+        } else {
             // Unaligned pixels (possible from a byte buffer): the same words, bytewise.
-            let mut words = [SENTINEL; WIDE];
-            for (pair, px) in words.chunks_exact_mut(2).zip(pixels.chunks_exact(GROUP)) {
-                if let (Some(pair), Ok(px)) = (pair.first_chunk_mut::<2>(), <[u8; 4]>::try_from(px))
-                {
+            for (k, px) in pixels.chunks_exact(GROUP).enumerate() {
+                if let Ok(px) = <[u8; 4]>::try_from(px) {
                     let p = u32::from_le_bytes(px);
-                    *pair = [p & 0x00FF_00FF, (p >> 8) & 0x00FF_00FF];
+                    // SAFETY: k < INPUT / GROUP, so 2k + 1 < WORDS < WIDE: inside `out`.
+                    unsafe {
+                        dst.add(2 * k).write(p & 0x00FF_00FF);
+                        dst.add(2 * k + 1).write((p >> 8) & 0x00FF_00FF);
+                    }
                 }
             }
-            return words;
         }
-        // SAFETY: reads INPUT bytes from the word-aligned `pixels` (196 words) and writes the
-        // first WORDS words of `out` (2 per pixel word), then the two sentinels, so `out` is
-        // initialised afterwards. Writes only its register operands, the flags and `out`; no
-        // stack.
+        // SAFETY: words WORDS and WORDS + 1 are the last two of `out`; with the WORDS words
+        // written above (every group of the exact INPUT / GROUP chunks), all of `out` is
+        // initialised, so it may be read as an array.
         unsafe {
-            core::arch::asm!(
-                "2:",
-                ".rept 4",
-                "ldr {p}, [{src}], #4",
-                "and {a}, {p}, {mask}",
-                "and {b}, {mask}, {p}, lsr #8",
-                "strd {a}, {b}, [{dst}], #8",
-                ".endr",
-                "cmp {src}, {end}",
-                "bne 2b",
-                src = inout(reg) src => _,
-                dst = inout(reg) out.as_mut_ptr().cast::<u32>() => _,
-                end = in(reg) src.add(INPUT),
-                mask = in(reg) 0x00FF_00FFu32,
-                p = out(reg) _,
-                a = out(reg) _,
-                b = out(reg) _,
-                options(nostack),
-            );
-            let tail = out.as_mut_ptr().cast::<u32>().add(WORDS);
-            tail.write(SENTINEL);
-            tail.add(1).write(SENTINEL);
-            out.assume_init()
+            dst.add(WORDS).write(SENTINEL);
+            dst.add(WORDS + 1).write(SENTINEL);
+            out.assume_init_ref()
         }
     }
 
@@ -356,6 +398,7 @@ mod dsp {
         [a0, a1, a2, a3]
     }
 
+    #[cfg(mf_layout2)]
     /// [`block_dot`] for a layout-2 block (`BLOCK_BYTES16` long, word-aligned; anything else
     /// returns `acc` unchanged, which never happens for the same reasons).
     ///

@@ -40,14 +40,20 @@ pub fn default_firmware() -> anyhow::Result<&'static Path> {
     }
 }
 
-/// The QEMU firmware with the default model and the `parity` mode (cargo feature `parity`,
-/// not in the production build), built once per test process.
+/// The QEMU firmware with the default model, the `parity` mode (cargo feature `parity`, not
+/// in the production build) and the layout-2 kernel (feature `layout-smlad16`, also off by
+/// default; the parity cases include layout-2 models), built once per test process.
 pub fn parity_firmware() -> anyhow::Result<&'static Path> {
     static ELF: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = ELF.get_or_init(|| {
         host::device_cli::qemu::find_qemu()
             .and_then(|_| {
-                build_firmware_with(Board::QemuMps2An386, &default_model(), false, &["parity"])
+                build_firmware_with(
+                    Board::QemuMps2An386,
+                    &default_model(),
+                    false,
+                    &["parity", "layout-smlad16"],
+                )
             })
             .map_err(|e| format!("{e:#}"))
     });
@@ -57,11 +63,12 @@ pub fn parity_firmware() -> anyhow::Result<&'static Path> {
     }
 }
 
-/// Build the QEMU firmware with the model bytes `model` (written to a temporary file).
+/// Build the default QEMU firmware (no optional features, whatever the model's layout) with the
+/// model bytes `model` (written to a temporary file).
 pub fn firmware_with_model(model: &[u8]) -> anyhow::Result<PathBuf> {
     host::device_cli::qemu::find_qemu()?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("model.postcard");
     std::fs::write(&path, model)?;
-    build_firmware(Board::QemuMps2An386, &path, false)
+    build_firmware_with(Board::QemuMps2An386, &path, false, &[])
 }

@@ -179,3 +179,26 @@ fn corrupted_model_is_reported_at_boot_and_never_used() {
         );
     }
 }
+
+/// The default firmware leaves the layout-2 kernel out (feature `layout-smlad16`): a layout-2
+/// model must be rejected at boot through the decoder's typed error, with a message that says
+/// how to get it, and never run (the portable kernel is not a silent fallback on the chip).
+#[test]
+fn layout2_model_is_rejected_by_the_default_firmware() {
+    let bytes = default_model_bytes().unwrap();
+    let layout2 = Model::from_bytes(&bytes)
+        .unwrap()
+        .to_params()
+        .encode_with_layout(model_format::LAYOUT_SMLAD16)
+        .unwrap();
+    let elf = firmware_with_model(&layout2).unwrap();
+    let run = run_check(&elf).unwrap();
+    assert_eq!(run.exit_code, Some(EXIT_MODEL_REJECTED), "{run:?}");
+    let boot = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("boot:"))
+        .unwrap_or_else(|| panic!("no boot report: {run:?}"));
+    assert!(boot.starts_with("boot: model rejected:"), "{boot}");
+    assert!(boot.contains("layout-smlad16"), "{boot}");
+}

@@ -59,13 +59,22 @@ pub fn firmware_target_dir() -> PathBuf {
 /// the path of a private copy of the ELF (named after the board and the model bytes, so that
 /// concurrent builds with other models cannot swap it under a running QEMU).
 ///
+/// A layout-2 model (int16 weights) gets the firmware feature `layout-smlad16`, which the
+/// production firmware leaves out (without it the firmware rejects such a model at boot).
+///
 /// `verbose` shows cargo's progress; otherwise its output is shown only on failure.
 pub fn build_firmware(board: Board, model: &Path, verbose: bool) -> anyhow::Result<PathBuf> {
-    build_firmware_with(board, model, verbose, &[])
+    let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
+    // A model that does not decode is built as it is: the firmware reports it at boot.
+    let layout2 = model_format::Model::from_bytes(&bytes)
+        .is_ok_and(|m| m.layout() == model_format::LAYOUT_SMLAD16);
+    let features: &[&str] = if layout2 { &["layout-smlad16"] } else { &[] };
+    build_firmware_with(board, model, verbose, features)
 }
 
-/// [`build_firmware`] with extra cargo features of the firmware crate, e.g. `parity` for the
-/// kernel-parity test mode (left out of the production firmware to keep it small).
+/// [`build_firmware`] with exactly these extra cargo features of the firmware crate (none
+/// added for the model's layout), e.g. `parity` for the kernel-parity test mode (left out of
+/// the production firmware to keep it small).
 pub fn build_firmware_with(
     board: Board,
     model: &Path,
