@@ -1,0 +1,138 @@
+//! Layer 1 packed in pixel pairs and hidden tiles, and its exact i32 accumulators.
+
+use super::{Kernel, LANES, PAIRS, TILE_VECTORS, V8};
+use model_format::INPUT;
+
+/// One tile of `vectors` x 8 hidden units: for each pixel pair `p`, `vectors` consecutive
+/// [`V8`]s (`rows[p * vectors + v]`), lane `l` of vector `v` holding the weights of unit
+/// `first + 8v + l` for pixels `2p` (low i16) and `2p + 1` (high i16).
+#[derive(Debug, Clone)]
+pub(super) struct Tile {
+    pub(super) vectors: usize,
+    pub(super) rows: Vec<V8>,
+    /// Accumulator start values (the biases), `vectors` of them.
+    pub(super) bias: Vec<V8>,
+}
+
+/// Layer-1 weights and biases repacked for the engine (also used by the quantiser, which
+/// needs the accumulators before requantisation).
+#[derive(Debug, Clone)]
+pub struct PackedLayer1 {
+    hidden: usize,
+    pub(super) tiles: Vec<Tile>,
+}
+
+/// The nonzero pixel pairs of one image: pair index and `x[2p] | x[2p+1] << 16`.
+pub(super) struct NonzeroPairs {
+    pub(super) index: [u32; PAIRS],
+    pub(super) value: [i32; PAIRS],
+    pub(super) len: usize,
+}
+
+impl NonzeroPairs {
+    pub(super) fn of(pixels: &[u8; INPUT]) -> NonzeroPairs {
+        let mut nz = NonzeroPairs {
+            index: [0; PAIRS],
+            value: [0; PAIRS],
+            len: 0,
+        };
+        // Branch-free compaction: always write, advance only past nonzero pairs.
+        for (p, px) in pixels.as_chunks::<2>().0.iter().enumerate() {
+            let v = i32::from(px[0]) | (i32::from(px[1]) << 16);
+            let at = nz.len.min(PAIRS - 1);
+            nz.index[at] = p as u32;
+            nz.value[at] = v;
+            nz.len += usize::from(v != 0);
+        }
+        nz
+    }
+
+    pub(super) fn pairs(&self) -> impl Iterator<Item = (usize, i32)> + '_ {
+        let len = self.len.min(PAIRS);
+        self.index[..len]
+            .iter()
+            .zip(&self.value[..len])
+            .map(|(&i, &v)| (i as usize, v))
+    }
+}
+
+impl PackedLayer1 {
+    /// Pack `hidden` units of hidden-major weights `w1[j * 784 + i]` and biases `b1[j]`.
+    /// Missing entries (short slices) count as 0; callers pass consistent lengths.
+    pub fn new(w1: &[i8], b1: &[i32], hidden: usize) -> PackedLayer1 {
+        let weight = |j: usize, i: usize| -> i32 {
+            if j < hidden {
+                w1.get(j * INPUT + i).map_or(0, |&w| i32::from(w))
+            } else {
+                0
+            }
+        };
+        let vectors = hidden.div_ceil(LANES).max(1);
+        let mut tiles = Vec::new();
+        let mut first_vector = 0;
+        while first_vector < vectors {
+            let n = (vectors - first_vector).min(TILE_VECTORS);
+            let first = first_vector * LANES;
+            let mut rows = vec![V8::default(); PAIRS * n];
+            for (p, row) in rows.chunks_exact_mut(n).enumerate() {
+                for (v, vec) in row.iter_mut().enumerate() {
+                    for (l, lane) in vec.0.iter_mut().enumerate() {
+                        let j = first + v * LANES + l;
+                        *lane = (weight(j, 2 * p) & 0xffff) | (weight(j, 2 * p + 1) << 16);
+                    }
+                }
+            }
+            let bias = (0..n)
+                .map(|v| {
+                    V8(std::array::from_fn(|l| {
+                        let j = first + v * LANES + l;
+                        if j < hidden {
+                            b1.get(j).copied().unwrap_or(0)
+                        } else {
+                            0
+                        }
+                    }))
+                })
+                .collect();
+            tiles.push(Tile {
+                vectors: n,
+                rows,
+                bias,
+            });
+            first_vector += n;
+        }
+        PackedLayer1 { hidden, tiles }
+    }
+
+    /// Hidden units (before padding).
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    /// Hidden units after padding to whole vectors.
+    pub(super) fn padded(&self) -> usize {
+        self.tiles.iter().map(|t| t.vectors * LANES).sum()
+    }
+
+    /// `b1[j] + sum_i x[i] * w1[j][i]` for every hidden unit, exactly (the i32 accumulators
+    /// of [`model_format::Model::infer`] before requantisation), into `out[..hidden]`.
+    pub fn accumulate(&self, pixels: &[u8; INPUT], out: &mut [i32]) {
+        let mut acc = vec![V8::default(); self.padded() / LANES];
+        self.accumulate_into(Kernel::detect(), pixels, &mut acc);
+        for (o, a) in out.iter_mut().zip(acc.iter().flat_map(|v| v.0)) {
+            *o = a;
+        }
+    }
+
+    /// Accumulators of all padded units into `acc` (`padded / 8` vectors).
+    pub(super) fn accumulate_into(&self, kernel: Kernel, pixels: &[u8; INPUT], acc: &mut [V8]) {
+        let nz = NonzeroPairs::of(pixels);
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: callers pass `Kernel::Avx2` only from `Kernel::detect()` or an engine
+            // whose kernel was checked against it, i.e. when the CPU has AVX2.
+            Kernel::Avx2 => unsafe { super::x86::layer1(self, &nz, acc) },
+            _ => super::portable::layer1(self, &nz, acc),
+        }
+    }
+}
