@@ -1,7 +1,7 @@
 //! Layer 1 packed in pixel pairs and hidden tiles, and its exact i32 accumulators.
 
 use super::{Kernel, LANES, PAIRS, TILE_VECTORS, V8};
-use model_format::INPUT;
+use model_format::{INPUT, MAX_HIDDEN};
 
 /// One tile of `vectors` x 8 hidden units: for each pixel pair `p`, `vectors` consecutive
 /// [`V8`]s (`rows[p * vectors + v]`), lane `l` of vector `v` holding the weights of unit
@@ -30,21 +30,34 @@ pub(super) struct NonzeroPairs {
 }
 
 impl NonzeroPairs {
-    pub(super) fn of(pixels: &[u8; INPUT]) -> NonzeroPairs {
-        let mut nz = NonzeroPairs {
+    pub(super) fn new() -> NonzeroPairs {
+        NonzeroPairs {
             index: [0; PAIRS],
             value: [0; PAIRS],
             len: 0,
-        };
+        }
+    }
+
+    /// The nonzero pairs of `pixels`, with the fastest method `kernel` allows.
+    pub(super) fn fill(&mut self, kernel: Kernel, pixels: &[u8; INPUT]) {
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::Avx2` only exists where the CPU has AVX2 (see `Kernel::detect`).
+            Kernel::Avx2 => unsafe { super::x86::nonzero_pairs(pixels, self) },
+            _ => self.fill_portable(pixels),
+        }
+    }
+
+    fn fill_portable(&mut self, pixels: &[u8; INPUT]) {
+        self.len = 0;
         // Branch-free compaction: always write, advance only past nonzero pairs.
         for (p, px) in pixels.as_chunks::<2>().0.iter().enumerate() {
             let v = i32::from(px[0]) | (i32::from(px[1]) << 16);
-            let at = nz.len.min(PAIRS - 1);
-            nz.index[at] = p as u32;
-            nz.value[at] = v;
-            nz.len += usize::from(v != 0);
+            let at = self.len.min(PAIRS - 1);
+            self.index[at] = p as u32;
+            self.value[at] = v;
+            self.len += usize::from(v != 0);
         }
-        nz
     }
 
     pub(super) fn pairs(&self) -> impl Iterator<Item = (usize, i32)> + '_ {
@@ -53,6 +66,24 @@ impl NonzeroPairs {
             .iter()
             .zip(&self.value[..len])
             .map(|(&i, &v)| (i as usize, v))
+    }
+}
+
+/// Per-image working memory, reused across a batch (zeroing ~9 KB per image is measurable).
+pub(super) struct Scratch {
+    pub(super) nz: NonzeroPairs,
+    pub(super) acc: [V8; MAX_HIDDEN / LANES],
+    /// Hidden activations as pairs `h[2q] | h[2q+1] << 16` (AVX2 layer 2).
+    pub(super) pairs: [i32; MAX_HIDDEN / 2],
+}
+
+impl Scratch {
+    pub(super) fn new() -> Scratch {
+        Scratch {
+            nz: NonzeroPairs::new(),
+            acc: [V8::default(); MAX_HIDDEN / LANES],
+            pairs: [0; MAX_HIDDEN / 2],
+        }
     }
 }
 
@@ -117,22 +148,43 @@ impl PackedLayer1 {
     /// `b1[j] + sum_i x[i] * w1[j][i]` for every hidden unit, exactly (the i32 accumulators
     /// of [`model_format::Model::infer`] before requantisation), into `out[..hidden]`.
     pub fn accumulate(&self, pixels: &[u8; INPUT], out: &mut [i32]) {
-        let mut acc = vec![V8::default(); self.padded() / LANES];
-        self.accumulate_into(Kernel::detect(), pixels, &mut acc);
-        for (o, a) in out.iter_mut().zip(acc.iter().flat_map(|v| v.0)) {
+        let mut s = Box::new(Scratch::new());
+        let acc = self.accumulate_into(Kernel::detect(), pixels, &mut s);
+        for (o, &a) in out.iter_mut().zip(acc.iter().flat_map(|v| &v.0)) {
             *o = a;
         }
     }
 
-    /// Accumulators of all padded units into `acc` (`padded / 8` vectors).
-    pub(super) fn accumulate_into(&self, kernel: Kernel, pixels: &[u8; INPUT], acc: &mut [V8]) {
-        let nz = NonzeroPairs::of(pixels);
+    /// [`PackedLayer1::accumulate`] for a batch: `hidden` accumulators per image,
+    /// image-major (`out[n * hidden + j]`), on the calling thread.
+    pub fn accumulate_images(&self, images: &[[u8; INPUT]]) -> Vec<i32> {
+        let kernel = Kernel::detect();
+        let mut s = Box::new(Scratch::new());
+        let mut out = Vec::with_capacity(images.len() * self.hidden);
+        for px in images {
+            let acc = self.accumulate_into(kernel, px, &mut s);
+            out.extend(acc.iter().flat_map(|v| v.0).take(self.hidden));
+        }
+        out
+    }
+
+    /// Accumulators of all padded units (`padded / 8` vectors) in `s.acc`.
+    pub(super) fn accumulate_into<'s>(
+        &self,
+        kernel: Kernel,
+        pixels: &[u8; INPUT],
+        s: &'s mut Scratch,
+    ) -> &'s [V8] {
+        s.nz.fill(kernel, pixels);
+        let vectors = (self.padded() / LANES).min(s.acc.len());
+        let acc = &mut s.acc[..vectors];
         match kernel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: callers pass `Kernel::Avx2` only from `Kernel::detect()` or an engine
             // whose kernel was checked against it, i.e. when the CPU has AVX2.
-            Kernel::Avx2 => unsafe { super::x86::layer1(self, &nz, acc) },
-            _ => super::portable::layer1(self, &nz, acc),
+            Kernel::Avx2 => unsafe { super::x86::layer1(self, &s.nz, acc) },
+            _ => super::portable::layer1(self, &s.nz, acc),
         }
+        acc
     }
 }

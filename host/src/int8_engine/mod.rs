@@ -29,6 +29,7 @@ use model_format::{Model, Prediction, INPUT, MAX_CLASSES, MAX_HIDDEN};
 use rayon::prelude::*;
 
 pub use layer1::PackedLayer1;
+use layer1::Scratch;
 
 /// Pixel pairs per image (784 is even).
 const PAIRS: usize = INPUT / 2;
@@ -221,20 +222,28 @@ impl Int8Engine {
 
     /// Classify one image: the same [`Prediction`] as [`Model::infer`].
     pub fn infer(&self, pixels: &[u8; INPUT]) -> Prediction {
+        self.infer_with(pixels, &mut Scratch::new())
+    }
+
+    fn infer_with(&self, pixels: &[u8; INPUT], s: &mut Scratch) -> Prediction {
         let mut logits = [0i32; MAX_CLASSES];
         match self.kernel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Kernel::Avx2` is only stored after `is_x86_feature_detected!("avx2")`
             // returned true (`with_kernel` falls back to portable otherwise).
-            Kernel::Avx2 => unsafe { x86::infer(self, pixels, &mut logits) },
-            _ => portable::infer(self, pixels, &mut logits),
+            Kernel::Avx2 => unsafe { x86::infer(self, pixels, s, &mut logits) },
+            _ => portable::infer(self, pixels, s, &mut logits),
         }
         prediction(logits, self.classes)
     }
 
     /// Classify a batch of images on the calling thread.
     pub fn infer_images(&self, images: &[[u8; INPUT]]) -> Vec<Prediction> {
-        images.iter().map(|px| self.infer(px)).collect()
+        let mut s = Box::new(Scratch::new());
+        images
+            .iter()
+            .map(|px| self.infer_with(px, &mut s))
+            .collect()
     }
 
     /// Classify a batch of images on the current rayon pool, in order.

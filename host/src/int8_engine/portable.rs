@@ -2,7 +2,7 @@
 //! the same exact integers as the AVX2 kernel; LLVM vectorises the inner loops for the
 //! baseline instruction set.
 
-use super::layer1::{NonzeroPairs, PackedLayer1};
+use super::layer1::{NonzeroPairs, PackedLayer1, Scratch};
 use super::{Int8Engine, Kernel, LANES, MAX_CLASSES, TILE_VECTORS, V8};
 use model_format::{requantize, INPUT, MAX_HIDDEN};
 
@@ -38,20 +38,21 @@ pub(super) fn layer1(l1: &PackedLayer1, nz: &NonzeroPairs, acc: &mut [V8]) {
     }
 }
 
-pub(super) fn infer(e: &Int8Engine, pixels: &[u8; INPUT], logits: &mut [i32; MAX_CLASSES]) {
-    let mut acc = [V8::default(); MAX_HIDDEN / LANES];
-    let vectors = (e.layer1.padded() / LANES).min(acc.len());
-    let acc = &mut acc[..vectors];
-    e.layer1.accumulate_into(Kernel::Portable, pixels, acc);
-
+pub(super) fn infer(
+    e: &Int8Engine,
+    pixels: &[u8; INPUT],
+    s: &mut Scratch,
+    logits: &mut [i32; MAX_CLASSES],
+) {
+    let acc = e.layer1.accumulate_into(Kernel::Portable, pixels, s);
     let mut hidden = [0u8; MAX_HIDDEN];
     let r = &e.requant;
-    for ((h, a), (&m, &s)) in hidden
+    for ((h, a), (&m, &sh)) in hidden
         .iter_mut()
         .zip(acc.iter().flat_map(|v| v.0))
         .zip(r.multiplier.iter().zip(&r.shift))
     {
-        *h = requantize(a, m, s);
+        *h = requantize(a, m, sh);
     }
 
     let mut out = [e.layer2.bias[0].0, e.layer2.bias[1].0];

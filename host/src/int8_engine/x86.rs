@@ -3,8 +3,8 @@
 
 use std::arch::x86_64::*;
 
-use super::layer1::{NonzeroPairs, PackedLayer1, Tile};
-use super::{Int8Engine, Requant, V4x64, LANES, MAX_CLASSES, V8};
+use super::layer1::{NonzeroPairs, PackedLayer1, Scratch, Tile};
+use super::{Int8Engine, Kernel, Requant, V4x64, LANES, MAX_CLASSES, V8};
 use model_format::{INPUT, MAX_HIDDEN};
 
 #[target_feature(enable = "avx2")]
@@ -139,15 +139,54 @@ fn layer2(e: &Int8Engine, pairs: &[i32], logits: &mut [i32; MAX_CLASSES]) {
     }
 }
 
+/// The nonzero pixel pairs of an image: 16 pairs per compare, then one step per set bit
+/// (~88 of the 392 pairs in an MNIST digit) instead of a pass over every pair.
+#[target_feature(enable = "avx2")]
+pub(super) fn nonzero_pairs(pixels: &[u8; INPUT], nz: &mut NonzeroPairs) {
+    let mut len = 0;
+    // `mask` has bit 2k set when pair `base + k` is nonzero.
+    let mut push = |mut mask: u32, base: usize| {
+        while mask != 0 {
+            let p = base + mask.trailing_zeros() as usize / 2;
+            mask &= mask - 1;
+            let (Some(&x0), Some(&x1)) = (pixels.get(2 * p), pixels.get(2 * p + 1)) else {
+                break;
+            };
+            if let (Some(i), Some(v)) = (nz.index.get_mut(len), nz.value.get_mut(len)) {
+                *i = p as u32;
+                *v = i32::from(x0) | (i32::from(x1) << 16);
+                len += 1;
+            }
+        }
+    };
+    let (chunks, tail) = pixels.as_chunks::<32>();
+    for (c, chunk) in chunks.iter().enumerate() {
+        // SAFETY: `chunk` is 32 readable bytes; the load is unaligned.
+        let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
+        let zero = _mm256_movemask_epi8(_mm256_cmpeq_epi16(v, _mm256_setzero_si256())) as u32;
+        push(!zero & 0x5555_5555, c * 16);
+    }
+    let (tail, _) = tail.as_chunks::<16>();
+    for (c, chunk) in tail.iter().enumerate() {
+        // SAFETY: `chunk` is 16 readable bytes; the load is unaligned.
+        let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
+        let zero = _mm_movemask_epi8(_mm_cmpeq_epi16(v, _mm_setzero_si128())) as u32;
+        push(!zero & 0x5555, chunks.len() * 16 + c * 8);
+    }
+    nz.len = len;
+}
+
 /// One image through both layers.
 #[target_feature(enable = "avx2")]
-pub(super) fn infer(e: &Int8Engine, pixels: &[u8; INPUT], logits: &mut [i32; MAX_CLASSES]) {
-    let mut acc = [V8::default(); MAX_HIDDEN / LANES];
-    let vectors = (e.layer1.padded() / LANES).min(acc.len());
-    let acc = &mut acc[..vectors];
-    layer1(&e.layer1, &NonzeroPairs::of(pixels), acc);
-    let mut pairs = [0i32; MAX_HIDDEN / 2];
-    let pairs = &mut pairs[..vectors * LANES / 2];
+pub(super) fn infer(
+    e: &Int8Engine,
+    pixels: &[u8; INPUT],
+    s: &mut Scratch,
+    logits: &mut [i32; MAX_CLASSES],
+) {
+    let vectors = e.layer1.accumulate_into(Kernel::Avx2, pixels, s).len();
+    let acc = &s.acc[..vectors.min(s.acc.len())];
+    let pairs = &mut s.pairs[..(vectors * LANES / 2).min(MAX_HIDDEN / 2)];
     requant(&e.requant, acc, pairs);
     layer2(e, pairs, logits);
 }
