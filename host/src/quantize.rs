@@ -24,6 +24,8 @@ use anyhow::{bail, ensure, Context};
 use model_format::{Dims, Model, ModelParams, INPUT, MAX_BIAS_ABS, MAX_CLASSES, MAX_HIDDEN};
 use rayon::prelude::*;
 
+use crate::int8_engine::{as_images, Int8Engine, PackedLayer1};
+
 /// How many training images calibrate the activation scales: the first ones of the
 /// training split (never validation or test images).
 pub const CALIBRATION_IMAGES: usize = 10_000;
@@ -231,9 +233,11 @@ pub fn quantize_net(net: &FloatNet<'_>, calib_images: &[u8]) -> anyhow::Result<Q
                 .with_context(|| format!("encoding the {scale} candidate"))?;
             let model = Model::from_bytes(&bytes).context("decoding our own file")?;
             let logit_scale = f64::from(model.logit_scale());
+            // The batched engine gives exactly `model.infer`'s logits (tested), ~20x faster;
+            // the sum below runs in image order as before, so the choice is unchanged.
+            let predictions = Int8Engine::new(&model).infer_images(as_images(calib_images));
             let (mut agree, mut sq) = (0usize, 0f64);
-            for (px, float) in calib_images.chunks_exact(INPUT).zip(&float_scores) {
-                let p = model.infer(as_image(px));
+            for (p, float) in predictions.iter().zip(&float_scores) {
                 if usize::from(p.class) == argmax_f32(float) {
                     agree += 1;
                 }
@@ -268,11 +272,6 @@ pub fn quantize_net(net: &FloatNet<'_>, calib_images: &[u8]) -> anyhow::Result<Q
         candidates,
         calibration_images: n,
     })
-}
-
-fn as_image(px: &[u8]) -> &[u8; INPUT] {
-    px.try_into()
-        .expect("chunks_exact(INPUT) yields INPUT bytes")
 }
 
 /// Layer 1 after folding and per-channel quantisation.
@@ -322,35 +321,22 @@ impl Layer1 {
     }
 
     /// Float pre-activations `acc * scale` of every calibration image, image-major
-    /// (`pre[n*hidden + j]`), from the exact integer accumulators of the int8 weights.
+    /// (`pre[n*hidden + j]`), from the exact integer accumulators of the int8 weights
+    /// (computed by the engine's layer 1, in parallel; the integers do not depend on how).
     fn pre_activations(&self, images: &[u8]) -> Vec<f32> {
-        let h = self.hidden;
-        // Input-major copy so each nonzero pixel adds one contiguous row (MNIST is ~80% zeros).
-        let mut wt = vec![0i32; INPUT * h];
-        for j in 0..h {
-            for i in 0..INPUT {
-                wt[i * h + j] = i32::from(self.w[j * INPUT + i]);
-            }
-        }
-        let mut out = Vec::with_capacity(images.len() / INPUT * h);
-        let mut acc = vec![0i32; h];
-        for px in images.chunks_exact(INPUT) {
-            acc.copy_from_slice(&self.b);
-            for (i, &p) in px.iter().enumerate() {
-                if p != 0 {
-                    let p = i32::from(p);
-                    for (a, &w) in acc.iter_mut().zip(&wt[i * h..(i + 1) * h]) {
-                        *a += w * p;
-                    }
-                }
-            }
-            out.extend(
+        let packed = PackedLayer1::new(&self.w, &self.b, self.hidden);
+        let acc: Vec<Vec<i32>> = as_images(images)
+            .par_chunks(256)
+            .map(|chunk| packed.accumulate_images(chunk))
+            .collect();
+        acc.iter()
+            .flat_map(|chunk| chunk.chunks_exact(self.hidden))
+            .flat_map(|acc| {
                 acc.iter()
                     .zip(&self.scale)
-                    .map(|(&a, &s)| (f64::from(a) * s) as f32),
-            );
-        }
-        out
+                    .map(|(&a, &s)| (f64::from(a) * s) as f32)
+            })
+            .collect()
     }
 
     /// Complete the integer model for hidden activation scales `act` (float per u8 step).
@@ -493,19 +479,21 @@ pub struct Int8Eval {
     pub seconds: f64,
 }
 
-/// Classify every image with the shared integer kernel, single thread. `images` holds
-/// `n * 784` raw pixels and `labels` n labels; if the counts disagree only the common prefix
-/// is evaluated (and `images` says how many).
+/// Classify every image, single thread, with the batched engine (bit-identical to the shared
+/// integer kernel `Model::infer`). `images` holds `n * 784` raw pixels and `labels` n labels;
+/// if the counts disagree only the common prefix is evaluated (and `images` says how many).
+/// `seconds` includes repacking the weights for the engine.
 pub fn evaluate_int8(model: &Model<'_>, images: &[u8], labels: &[u8]) -> Int8Eval {
     let start = Instant::now();
-    let mut n = 0;
-    let mut correct = 0;
-    for (px, &label) in images.chunks_exact(INPUT).zip(labels) {
-        n += 1;
-        if model.infer(as_image(px)).class == label {
-            correct += 1;
-        }
-    }
+    let images = as_images(images);
+    let images = &images[..images.len().min(labels.len())];
+    let predictions = Int8Engine::new(model).infer_images(images);
+    let n = predictions.len();
+    let correct = predictions
+        .iter()
+        .zip(labels)
+        .filter(|(p, &label)| p.class == label)
+        .count();
     let seconds = start.elapsed().as_secs_f64();
     Int8Eval {
         correct,
@@ -524,6 +512,11 @@ pub fn evaluate_int8(model: &Model<'_>, images: &[u8], labels: &[u8]) -> Int8Eva
 mod tests {
     use super::*;
     use crate::rng::NumpyRng;
+
+    fn as_image(px: &[u8]) -> &[u8; INPUT] {
+        px.try_into()
+            .expect("chunks_exact(INPUT) yields INPUT bytes")
+    }
 
     /// A random float net (weights ~ N(0, std)) with a nonzero mean image.
     struct OwnedNet {
