@@ -86,6 +86,7 @@ impl FloatNet<'_> {
 
     /// Float scores of one image, in the checkpoint's formulation (f32, fixed order).
     /// Only for a net that passed [`FloatNet::check`].
+    #[cfg(test)]
     fn scores(&self, pixels: &[u8]) -> Vec<f32> {
         let mut h = self.b1.to_vec();
         for (i, (&p, &m)) in pixels.iter().zip(self.mean_image).enumerate() {
@@ -95,6 +96,32 @@ impl FloatNet<'_> {
                 *hj += x * w;
             }
         }
+        self.layer2(&h)
+    }
+
+    /// [`FloatNet::scores`] of several images with each W1 row read once for all of them
+    /// (W1 of a 784-200 net does not fit L2, so one image at a time streams it from L3).
+    /// Every image's operations and their order are those of `scores`: the same bits.
+    fn scores_block(&self, images: &[[u8; INPUT]]) -> Vec<Vec<f32>> {
+        let mut hs = vec![self.b1.to_vec(); images.len()];
+        for (i, (row, &m)) in self
+            .w1
+            .chunks_exact(self.hidden)
+            .zip(self.mean_image)
+            .enumerate()
+        {
+            for (h, px) in hs.iter_mut().zip(images) {
+                let x = f32::from(px[i]) / 255.0 - m;
+                for (hj, &w) in h.iter_mut().zip(row) {
+                    *hj += x * w;
+                }
+            }
+        }
+        hs.iter().map(|h| self.layer2(h)).collect()
+    }
+
+    /// ReLU and layer 2 of [`FloatNet::scores`].
+    fn layer2(&self, h: &[f32]) -> Vec<f32> {
         let mut scores = self.b2.to_vec();
         for (j, &hj) in h.iter().enumerate() {
             let hj = hj.max(0.0);
@@ -215,10 +242,11 @@ pub fn quantize_net(net: &FloatNet<'_>, calib_images: &[u8]) -> anyhow::Result<Q
     );
     let layer1 = Layer1::fold_and_quantize(net);
     let pre = layer1.pre_activations(calib_images);
-    let float_scores: Vec<Vec<f32>> = calib_images
-        .par_chunks_exact(INPUT)
-        .map(|px| net.scores(px))
+    let float_scores: Vec<Vec<f32>> = as_images(calib_images)
+        .par_chunks(SCORE_BLOCK)
+        .flat_map_iter(|block| net.scores_block(block))
         .collect();
+    let by_channel = channel_major(&pre, net.hidden);
     let n = float_scores.len();
 
     // Candidates are independent: score them in parallel (each one's sum runs
@@ -226,7 +254,7 @@ pub fn quantize_net(net: &FloatNet<'_>, calib_images: &[u8]) -> anyhow::Result<Q
     let scored: Vec<(CandidateResult, Vec<u8>)> = CANDIDATES
         .par_iter()
         .map(|&scale| -> anyhow::Result<(CandidateResult, Vec<u8>)> {
-            let act = activation_scales(scale, &pre, net.hidden);
+            let act = activation_scales(scale, &pre, &by_channel);
             let params = layer1.with_layer2(net, &act)?;
             let bytes = params
                 .encode()
@@ -431,8 +459,25 @@ pub fn fixed_point(real: f64) -> anyhow::Result<(i32, u8)> {
     Ok((m as i32, shift))
 }
 
-/// Float value of one u8 hidden step per hidden unit, for a candidate.
-fn activation_scales(how: ActivationScale, pre: &[f32], hidden: usize) -> Vec<f64> {
+/// Images per block in [`FloatNet::scores_block`]: their hidden vectors stay in L1.
+const SCORE_BLOCK: usize = 8;
+
+/// Image-major pre-activations (`pre[n*hidden + j]`) regrouped per hidden unit, each unit's
+/// values in image order.
+fn channel_major(pre: &[f32], hidden: usize) -> Vec<Vec<f32>> {
+    let mut by_channel = vec![Vec::with_capacity(pre.len() / hidden.max(1)); hidden];
+    for image in pre.chunks_exact(hidden.max(1)) {
+        for (c, &v) in by_channel.iter_mut().zip(image) {
+            c.push(v);
+        }
+    }
+    by_channel
+}
+
+/// Float value of one u8 hidden step per hidden unit, for a candidate. `pre` is image-major,
+/// `by_channel` the same values per hidden unit ([`channel_major`]).
+fn activation_scales(how: ActivationScale, pre: &[f32], by_channel: &[Vec<f32>]) -> Vec<f64> {
+    let hidden = by_channel.len();
     let tensor = |q: f64| {
         let positive: Vec<f32> = pre.iter().copied().filter(|&v| v > 0.0).collect();
         quantile(positive, q).map_or(1.0, |v| f64::from(v) / 255.0)
@@ -440,17 +485,17 @@ fn activation_scales(how: ActivationScale, pre: &[f32], hidden: usize) -> Vec<f6
     match how {
         ActivationScale::PerTensor { quantile } => vec![tensor(quantile); hidden],
         ActivationScale::PerChannel { quantile: q } => {
-            let fallback = tensor(1.0); // units never active in calibration
-            (0..hidden)
-                .map(|j| {
-                    let positive: Vec<f32> = pre
-                        .iter()
-                        .skip(j)
-                        .step_by(hidden)
-                        .copied()
-                        .filter(|&v| v > 0.0)
-                        .collect();
-                    quantile(positive, q).map_or(fallback, |v| f64::from(v) / 255.0)
+            // Units never active in calibration get the per-tensor maximum (computed only
+            // when needed: it sorts through every pre-activation).
+            let mut fallback = None;
+            by_channel
+                .iter()
+                .map(|values| {
+                    let positive: Vec<f32> = values.iter().copied().filter(|&v| v > 0.0).collect();
+                    quantile(positive, q).map_or_else(
+                        || *fallback.get_or_insert_with(|| tensor(1.0)),
+                        |v| f64::from(v) / 255.0,
+                    )
                 })
                 .collect()
         }
@@ -617,6 +662,22 @@ mod tests {
                         .sum::<f32>()
             })
             .collect()
+    }
+
+    #[test]
+    fn block_scores_are_bit_identical_to_single_image_scores() {
+        let net = OwnedNet::random(37, 15);
+        let imgs = images(SCORE_BLOCK + 3, 16);
+        let block: Vec<Vec<f32>> = as_images(&imgs)
+            .chunks(SCORE_BLOCK)
+            .flat_map(|b| net.view().scores_block(b))
+            .collect();
+        assert_eq!(block.len(), SCORE_BLOCK + 3);
+        for (px, b) in imgs.chunks_exact(INPUT).zip(&block) {
+            let single: Vec<u32> = net.view().scores(px).iter().map(|v| v.to_bits()).collect();
+            let b: Vec<u32> = b.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(single, b);
+        }
     }
 
     #[test]
