@@ -35,9 +35,10 @@ use layer1::Scratch;
 const PAIRS: usize = INPUT / 2;
 /// Hidden units per SIMD vector (8 x i32 in a 256-bit register).
 const LANES: usize = 8;
-/// Largest tile, in vectors of [`LANES`] hidden units: 8 accumulators + the broadcast pixel
-/// pair + a weight temporary fit the 16 ymm registers.
-const TILE_VECTORS: usize = 8;
+/// Largest tile, in vectors of [`LANES`] hidden units: 12 accumulators + the broadcast pixel
+/// pair + a product temporary fit the 16 ymm registers (`vpmaddwd` takes the weights straight
+/// from memory). Fewer, wider tiles mean fewer passes over the image's nonzero pairs.
+const TILE_VECTORS: usize = 12;
 /// Images per rayon task in [`Int8Engine::infer_images_par`]: large enough that scheduling
 /// is negligible next to ~1 µs of work per image, small enough to balance two threads.
 const PAR_CHUNK: usize = 256;

@@ -44,7 +44,11 @@ pub(super) fn layer1(l1: &PackedLayer1, nz: &NonzeroPairs, acc: &mut [V8]) {
             5 => tile_n::<5>(tile, nz, dst),
             6 => tile_n::<6>(tile, nz, dst),
             7 => tile_n::<7>(tile, nz, dst),
-            _ => tile_n::<8>(tile, nz, dst),
+            8 => tile_n::<8>(tile, nz, dst),
+            9 => tile_n::<9>(tile, nz, dst),
+            10 => tile_n::<10>(tile, nz, dst),
+            11 => tile_n::<11>(tile, nz, dst),
+            _ => tile_n::<12>(tile, nz, dst),
         }
     }
 }
