@@ -1,15 +1,22 @@
 //! Layer 1 packed in pixel pairs and hidden tiles, and its exact i32 accumulators.
 
 use super::{Kernel, LANES, PAIRS, TILE_VECTORS, V8};
+
+/// The int8 weights of one pixel pair for 8 hidden units, interleaved: bytes `2l` and `2l+1`
+/// are unit `l`'s weights for the pair's two pixels. Sign-extended to i16 (`vpmovsxbw`) this is
+/// exactly the i16-pair operand `vpmaddwd` wants, at half the memory traffic of storing i16s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(16))]
+pub(super) struct W16(pub(super) [i8; 2 * LANES]);
 use model_format::{INPUT, MAX_HIDDEN};
 
 /// One tile of `vectors` x 8 hidden units: for each pixel pair `p`, `vectors` consecutive
-/// [`V8`]s (`rows[p * vectors + v]`), lane `l` of vector `v` holding the weights of unit
-/// `first + 8v + l` for pixels `2p` (low i16) and `2p + 1` (high i16).
+/// [`W16`]s (`rows[p * vectors + v]`), vector `v` holding the weights of units
+/// `first + 8v ..= first + 8v + 7` for pixels `2p` and `2p + 1`.
 #[derive(Debug, Clone)]
 pub(super) struct Tile {
     pub(super) vectors: usize,
-    pub(super) rows: Vec<V8>,
+    pub(super) rows: Vec<W16>,
     /// Accumulator start values (the biases), `vectors` of them.
     pub(super) bias: Vec<V8>,
 }
@@ -91,9 +98,9 @@ impl PackedLayer1 {
     /// Pack `hidden` units of hidden-major weights `w1[j * 784 + i]` and biases `b1[j]`.
     /// Missing entries (short slices) count as 0; callers pass consistent lengths.
     pub fn new(w1: &[i8], b1: &[i32], hidden: usize) -> PackedLayer1 {
-        let weight = |j: usize, i: usize| -> i32 {
+        let weight = |j: usize, i: usize| -> i8 {
             if j < hidden {
-                w1.get(j * INPUT + i).map_or(0, |&w| i32::from(w))
+                w1.get(j * INPUT + i).copied().unwrap_or(0)
             } else {
                 0
             }
@@ -104,12 +111,13 @@ impl PackedLayer1 {
         while first_vector < vectors {
             let n = (vectors - first_vector).min(TILE_VECTORS);
             let first = first_vector * LANES;
-            let mut rows = vec![V8::default(); PAIRS * n];
+            let mut rows = vec![W16::default(); PAIRS * n];
             for (p, row) in rows.chunks_exact_mut(n).enumerate() {
                 for (v, vec) in row.iter_mut().enumerate() {
-                    for (l, lane) in vec.0.iter_mut().enumerate() {
+                    for (l, lane) in vec.0.chunks_exact_mut(2).enumerate() {
                         let j = first + v * LANES + l;
-                        *lane = (weight(j, 2 * p) & 0xffff) | (weight(j, 2 * p + 1) << 16);
+                        lane[0] = weight(j, 2 * p);
+                        lane[1] = weight(j, 2 * p + 1);
                     }
                 }
             }

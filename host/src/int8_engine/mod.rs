@@ -4,11 +4,13 @@
 //! unit, no allocation. On the workstation the same integer arithmetic runs much faster with
 //! the weights repacked once:
 //!
-//! * Layer 1 is stored input-major in *pixel pairs*: for pixel pair `p` and hidden unit `j`
-//!   one i32 holding the two int8 weights `w1[j][2p]`, `w1[j][2p+1]` as i16 halves. With the
-//!   pixel pair `x[2p] | x[2p+1] << 16` broadcast, one `vpmaddwd` (`_mm256_madd_epi16`)
-//!   adds `x0*w0 + x1*w1` to eight hidden units at once, exactly (|u8 x i8| pair sums fit
-//!   easily in i32; `vpmaddubsw` would be cheaper but saturates at 2 * 255 * 127).
+//! * Layer 1 is stored input-major in *pixel pairs*: for pixel pair `p` and 8 hidden units,
+//!   16 bytes holding each unit's two int8 weights `w1[j][2p]`, `w1[j][2p+1]` side by side.
+//!   Sign-extended to i16 (`vpmovsxbw`) and multiplied by the broadcast pixel pair
+//!   `x[2p] | x[2p+1] << 16`, one `vpmaddwd` (`_mm256_madd_epi16`) adds `x0*w0 + x1*w1` to
+//!   eight hidden units at once, exactly (u8 x i8 pair sums fit easily in i32; `vpmaddubsw`
+//!   would skip the widening but saturates at 2 * 255 * 127). Keeping the weights as bytes
+//!   rather than pre-widened i16 halves the memory traffic, which measured 22 % faster.
 //! * MNIST pixels are ~80 % zero. Each image visits only its nonzero pixel pairs; skipping a
 //!   zero term changes nothing in integer arithmetic, so the sums are those of `Model::infer`.
 //! * Hidden units are processed in tiles of up to [`TILE_VECTORS`] x 8 so the accumulators of

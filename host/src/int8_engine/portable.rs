@@ -26,9 +26,8 @@ pub(super) fn layer1(l1: &PackedLayer1, nz: &NonzeroPairs, acc: &mut [V8]) {
             let (x0, x1) = halves(x);
             let row = tile.rows.get(p * n..(p + 1) * n).unwrap_or(&[]);
             for (a, w) in a.iter_mut().zip(row) {
-                for (a, &w) in a.iter_mut().zip(&w.0) {
-                    let (w0, w1) = halves(w);
-                    *a += x0 * w0 + x1 * w1;
+                for (a, w) in a.iter_mut().zip(w.0.as_chunks::<2>().0) {
+                    *a += x0 * i32::from(w[0]) + x1 * i32::from(w[1]);
                 }
             }
         }

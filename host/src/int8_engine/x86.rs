@@ -3,7 +3,7 @@
 
 use std::arch::x86_64::*;
 
-use super::layer1::{NonzeroPairs, PackedLayer1, Scratch, Tile};
+use super::layer1::{NonzeroPairs, PackedLayer1, Scratch, Tile, W16};
 use super::{Int8Engine, Kernel, Requant, V4x64, LANES, MAX_CLASSES, V8};
 use model_format::{INPUT, MAX_HIDDEN};
 
@@ -65,7 +65,9 @@ fn tile_n<const N: usize>(tile: &Tile, nz: &NonzeroPairs, dst: &mut [V8]) {
         let x = _mm256_set1_epi32(x);
         for (a, w) in a.iter_mut().zip(row) {
             // x0*w0 + x1*w1 per i32 lane: exact (|sum| <= 2 * 255 * 128).
-            *a = _mm256_add_epi32(*a, _mm256_madd_epi16(x, load(w)));
+            // SAFETY: `W16` is 16 bytes with 16-byte alignment, and the reference is valid.
+            let w = _mm256_cvtepi8_epi16(unsafe { _mm_load_si128((w as *const W16).cast()) });
+            *a = _mm256_add_epi32(*a, _mm256_madd_epi16(x, w));
         }
     }
     for (d, a) in dst.iter_mut().zip(a) {
