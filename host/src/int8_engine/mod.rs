@@ -251,12 +251,22 @@ impl Int8Engine {
 
     /// Classify a batch of images on the current rayon pool, in order.
     pub fn infer_images_par(&self, images: &[[u8; INPUT]]) -> Vec<Prediction> {
-        let mut out = Vec::with_capacity(images.len());
-        images
-            .par_chunks(PAR_CHUNK)
-            .map(|chunk| self.infer_images(chunk))
-            .collect_into_vec(&mut out);
-        out.into_iter().flatten().collect()
+        let empty = Prediction {
+            class: 0,
+            classes: 0,
+            logits: [0; MAX_CLASSES],
+        };
+        // Each task writes its own slice of the result: no per-task vectors to stitch.
+        let mut out = vec![empty; images.len()];
+        out.par_chunks_mut(PAR_CHUNK)
+            .zip(images.par_chunks(PAR_CHUNK))
+            .for_each(|(out, images)| {
+                let mut s = Box::new(Scratch::new());
+                for (o, px) in out.iter_mut().zip(images) {
+                    *o = self.infer_with(px, &mut s);
+                }
+            });
+        out
     }
 }
 
