@@ -171,7 +171,7 @@ impl Layer2 {
     }
 }
 
-/// A model repacked for fast host inference. Build once per model (a few hundred µs),
+/// A model repacked for fast host inference. Build once per model (it visits every weight),
 /// then classify any number of images; `Send + Sync`, so threads can share one.
 #[derive(Debug, Clone)]
 pub struct Int8Engine {
