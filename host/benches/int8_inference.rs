@@ -139,5 +139,11 @@ fn engine_benches(c: &mut Criterion, files: &[(String, Vec<u8>)], images: &[u8])
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    // Criterion's plots need system fonts, which this machine lacks (the run panics in
+    // plotters otherwise); the figures are in the text output and target/criterion.
+    config = Criterion::default().without_plots();
+    targets = bench
+}
 criterion_main!(benches);
