@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod device_cli;
 pub mod gradcheck;
 pub mod hidden;
+pub mod int8_engine;
 pub mod mnist;
 pub mod model_cli;
 pub mod net;
