@@ -11,7 +11,7 @@
 //! inputs).
 
 use multiversion::multiversion;
-use nalgebra::{Const, Dyn, OMatrix};
+use nalgebra::{Const, Dyn, MatrixView, OMatrix, U1};
 use rayon::prelude::*;
 
 use crate::net::{softmax_loss, Batch, Grads, Real, TwoLayerNet};
@@ -195,13 +195,15 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         }
 
         // dH = (dS W2ᵀ) ⊙ [hidden > 0] (⊙ scale), stored transposed.
-        s.dhidden_t
-            .gemm(T::one(), &*self.w2, &s.dscores.transpose(), T::zero());
-        s.dhidden_t.zip_apply(&s.hidden_t, |d, h| {
-            if h <= T::zero() {
-                *d = T::zero();
-            }
-        });
+        let dscores_t = MatrixView::from_slice_with_strides_generic(
+            s.dscores.as_slice(),
+            Const::<C>,
+            Dyn(n),
+            Dyn(n),
+            U1,
+        );
+        s.dhidden_t.gemm(T::one(), &*self.w2, &dscores_t, T::zero());
+        relu_backward(s.dhidden_t.as_mut_slice(), s.hidden_t.as_slice(), H);
         if let Some(scale) = hidden_scale {
             for (r, col) in s.dhidden_t.column_iter_mut().enumerate() {
                 for (j, d) in col.into_iter().enumerate() {
@@ -209,8 +211,9 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
                 }
             }
         }
-        let db1 = s.dhidden_t.column_sum();
-        grads.b1.copy_from_slice(db1.as_slice());
+        let db1 = grads.b1.as_mut_slice();
+        row_sums(db1, s.dhidden_t.as_slice());
+        let db1 = &*db1;
 
         // dW1 = (pixel/255)ᵀ dH - meanᵀ db1 + reg W1, by pixel (so each
         // dW1 row is summed in registers and written once), split over
@@ -226,15 +229,32 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
             .for_each(|(part, (dw, w))| {
                 let first = part * rows_per_part;
                 let m = &mean[first..first + dw.len() / H];
-                let grad = WeightGrad {
-                    db1: db1.as_slice(),
-                    reg,
-                    dh,
-                };
+                let grad = WeightGrad { db1, reg, dh };
                 weight_grad_rows(dw, w, m, first, by_pixel, &grad);
             });
 
         data_loss + self.reg_loss(reg)
+    }
+}
+
+/// Back through the ReLU: zero `dh` where the activation was not positive
+/// (both `n x h` row-major).
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
+fn relu_backward<T: Real>(dh: &mut [T], hidden: &[T], h: usize) {
+    for (d, &x) in dh.iter_mut().zip(hidden) {
+        *d = if x > T::zero() { *d } else { T::zero() };
+    }
+    debug_assert_eq!(dh.len() % h, 0);
+}
+
+/// `sums = Σ_rows m` for `m` row-major with `sums.len()` columns.
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
+fn row_sums<T: Real>(sums: &mut [T], m: &[T]) {
+    sums.fill(T::zero());
+    for row in m.chunks_exact(sums.len()) {
+        for (s, &v) in sums.iter_mut().zip(row) {
+            *s += v;
+        }
     }
 }
 
