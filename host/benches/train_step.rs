@@ -46,5 +46,10 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    // Criterion's plots need system fonts (plotters panics without them).
+    config = Criterion::default().without_plots();
+    targets = bench
+}
 criterion_main!(benches);
