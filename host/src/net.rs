@@ -100,6 +100,8 @@ macro_rules! gemm_into {
     }};
 }
 
+pub(crate) use gemm_into;
+
 /// Weights and biases of the two-layer net.
 pub struct TwoLayerNet<T: Real, const I: usize, const H: usize, const C: usize> {
     /// W1 stored transposed (`H x I`): column `i` holds input `i`'s `H`

@@ -14,7 +14,7 @@ use multiversion::multiversion;
 use nalgebra::{Const, Dyn, MatrixView, OMatrix, U1};
 use rayon::prelude::*;
 
-use crate::net::{softmax_loss, Batch, Grads, Real, TwoLayerNet};
+use crate::net::{gemm_into, softmax_loss, Batch, Grads, Real, TwoLayerNet};
 
 /// Images as sparse rows of `pixel / 255` (compressed sparse rows: per
 /// image the positions and values of its nonzero pixels, in pixel order).
@@ -155,18 +155,28 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         s.fit(n);
         let w1 = self.w1t.as_slice();
 
-        // offset = b1 - mean W1 (W1 row-major: row i is input i's H weights)
-        s.offset.copy_from_slice(self.b1.as_slice());
-        for (m, row) in mean.iter().zip(w1.chunks_exact(H)) {
-            axpy(&mut s.offset, -*m, row);
-        }
-
-        // hidden = ReLU(offset + Σ_nonzero v W1[k, :]) (⊙ dropout scale)
-        s.hidden_t
-            .as_mut_slice()
-            .par_chunks_mut(H * ROWS_PER_TASK)
-            .zip(batch.par_chunks(ROWS_PER_TASK))
-            .for_each(|(out, idx)| sparse_relu_forward(out, idx, rows, w1, &s.offset));
+        // Three independent pieces, which overlap when there are two threads:
+        // the sparse sums Σ_nonzero v W1[k, :] of layer 1, the dense part
+        // offset = b1 - mean W1, and the batch grouped by pixel (for dW1).
+        let (offset, by_pixel) = (&mut s.offset, &mut s.by_pixel);
+        let hidden = s.hidden_t.as_mut_slice();
+        rayon::join(
+            || {
+                hidden
+                    .par_chunks_mut(H * ROWS_PER_TASK)
+                    .zip(batch.par_chunks(ROWS_PER_TASK))
+                    .for_each(|(out, idx)| sparse_sums(out, idx, rows, w1, H))
+            },
+            || {
+                offset.copy_from_slice(self.b1.as_slice());
+                for (m, row) in mean.iter().zip(w1.chunks_exact(H)) {
+                    axpy(offset, -*m, row);
+                }
+                by_pixel.rebuild(rows, batch, I);
+            },
+        );
+        // hidden = ReLU(sums + offset) (⊙ dropout scale)
+        add_relu(hidden, offset);
         if let Some(scale) = hidden_scale {
             assert_eq!(
                 scale.len(),
@@ -182,8 +192,15 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         }
 
         // Layer 2 and the loss, as the dense path (these products are small).
-        s.scores
-            .gemm(T::one(), &s.hidden_t.transpose(), &*self.w2, T::zero());
+        // hidden as n x H (row-major) without copying
+        let hidden = MatrixView::from_slice_with_strides_generic(
+            s.hidden_t.as_slice(),
+            Dyn(n),
+            Const::<H>,
+            Const::<H>,
+            U1,
+        );
+        gemm_into!(s.scores, hidden, &*self.w2);
         for (k, mut col) in s.scores.column_iter_mut().enumerate() {
             col.add_scalar_mut(self.b2[k]);
         }
@@ -218,7 +235,6 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         // dW1 = (pixel/255)ᵀ dH - meanᵀ db1 + reg W1, by pixel (so each
         // dW1 row is summed in registers and written once), split over
         // pixel ranges for the threads.
-        s.by_pixel.rebuild(rows, batch, I);
         let dw1 = grads.w1t.as_mut_slice();
         let dh = s.dhidden_t.as_slice();
         let by_pixel = &s.by_pixel;
@@ -330,29 +346,29 @@ fn accumulate_fixed<T: Real, const N: usize>(
     *out = acc;
 }
 
-/// Hidden activations of the images `idx` (one `H`-wide row each in `out`).
+/// Layer-1 sums over the nonzero pixels of the images `idx`, one `h`-wide
+/// row each in `out`.
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
-fn sparse_relu_forward<T: Real>(
-    out: &mut [T],
-    idx: &[usize],
-    rows: &SparseRows<T>,
-    w1: &[T],
-    offset: &[T],
-) {
+fn sparse_sums<T: Real>(out: &mut [T], idx: &[usize], rows: &SparseRows<T>, w1: &[T], h: usize) {
     // Tile-outer: one tile's W1 columns (784 x 96 f32 = 300 KB) stay in L2
     // for all the images, where image-outer pulls all of W1 (627 KB) through
     // per image.
-    let h = offset.len();
     for (first, width) in tiles(h) {
-        let init = &offset[first..first + width];
         for (out, &i) in out.chunks_exact_mut(h).zip(idx) {
             let (cols, vals) = rows.row(i);
             let tile = &mut out[first..first + width];
-            tile.copy_from_slice(init);
+            tile.fill(T::zero());
             accumulate(tile, cols, vals, w1, h, first);
-            for o in tile.iter_mut() {
-                *o = o.max(T::zero());
-            }
+        }
+    }
+}
+
+/// `m[r] = max(m[r] + offset, 0)` for every `offset`-wide row of `m`.
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
+fn add_relu<T: Real>(m: &mut [T], offset: &[T]) {
+    for row in m.chunks_exact_mut(offset.len()) {
+        for (v, &o) in row.iter_mut().zip(offset) {
+            *v = (*v + o).max(T::zero());
         }
     }
 }
