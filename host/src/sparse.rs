@@ -183,12 +183,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
                 n * H,
                 "one dropout scale per hidden activation"
             );
-            // `scale` is column-major n x H like `Forward::hidden`.
-            for (r, col) in s.hidden_t.column_iter_mut().enumerate() {
-                for (j, h) in col.into_iter().enumerate() {
-                    *h *= scale[j * n + r];
-                }
-            }
+            scale_rows(s.hidden_t.as_mut_slice(), scale, n);
         }
 
         // Layer 2 and the loss, as the dense path (these products are small).
@@ -222,11 +217,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         s.dhidden_t.gemm(T::one(), &*self.w2, &dscores_t, T::zero());
         relu_backward(s.dhidden_t.as_mut_slice(), s.hidden_t.as_slice(), H);
         if let Some(scale) = hidden_scale {
-            for (r, col) in s.dhidden_t.column_iter_mut().enumerate() {
-                for (j, d) in col.into_iter().enumerate() {
-                    *d *= scale[j * n + r];
-                }
-            }
+            scale_rows(s.dhidden_t.as_mut_slice(), scale, n);
         }
         let db1 = grads.b1.as_mut_slice();
         row_sums(db1, s.dhidden_t.as_slice());
@@ -250,6 +241,16 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
             });
 
         data_loss + self.reg_loss(reg)
+    }
+}
+
+/// `m ⊙ scale` for `m` row-major `n x H` and `scale` column-major `n x H` (the
+/// layout of `Forward::hidden` and of the dropout masks).
+fn scale_rows<T: Real>(m: &mut [T], scale: &[T], n: usize) {
+    for (r, row) in m.chunks_exact_mut(m.len() / n.max(1)).enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v *= scale[j * n + r];
+        }
     }
 }
 

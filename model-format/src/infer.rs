@@ -17,6 +17,27 @@ pub struct Prediction {
 }
 
 impl Prediction {
+    /// The prediction for `logits`, of which the first `classes` (clamped to
+    /// 1..=MAX_CLASSES) are valid: the rest are zeroed, and the class is the index of the
+    /// largest valid logit, ties going to the lowest index. Every forward pass (this crate's
+    /// and the host's batched engine) ends here, so they classify alike.
+    pub fn from_logits(mut logits: [i32; MAX_CLASSES], classes: usize) -> Self {
+        let classes = classes.clamp(1, MAX_CLASSES);
+        logits.iter_mut().skip(classes).for_each(|l| *l = 0);
+        // Strictly greater replaces: ties go to the lowest index.
+        let (mut class, mut best) = (0usize, i32::MIN);
+        for (k, &l) in logits.iter().take(classes).enumerate() {
+            if k == 0 || l > best {
+                (class, best) = (k, l);
+            }
+        }
+        Prediction {
+            class: class as u8,
+            classes: classes as u8,
+            logits,
+        }
+    }
+
     /// The first `classes` logits.
     pub fn logits(&self) -> &[i32] {
         self.logits
@@ -79,20 +100,7 @@ impl Model<'_> {
             *logit = bias + dot(hidden, row);
         }
 
-        let classes = self.dims.classes.min(MAX_CLASSES);
-        let valid = logits.get(..classes).unwrap_or(&logits);
-        // Strictly greater replaces: ties go to the lowest index.
-        let (mut class, mut best) = (0usize, i32::MIN);
-        for (k, &l) in valid.iter().enumerate() {
-            if k == 0 || l > best {
-                (class, best) = (k, l);
-            }
-        }
-        Prediction {
-            class: class as u8,
-            classes: classes as u8,
-            logits,
-        }
+        Prediction::from_logits(logits, self.dims.classes)
     }
 }
 

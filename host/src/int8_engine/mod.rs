@@ -237,7 +237,7 @@ impl Int8Engine {
             Kernel::Avx2 => unsafe { x86::infer(self, pixels, s, &mut logits) },
             _ => portable::infer(self, pixels, s, &mut logits),
         }
-        prediction(logits, self.classes)
+        Prediction::from_logits(logits, self.classes)
     }
 
     /// Classify a batch of images on the calling thread.
@@ -273,22 +273,4 @@ impl Int8Engine {
 /// Whole 784-byte images of a flat pixel buffer (a trailing partial image is left out).
 pub fn as_images(pixels: &[u8]) -> &[[u8; INPUT]] {
     pixels.as_chunks::<INPUT>().0
-}
-
-/// Wrap logits as [`Model::infer`] does: entries at and beyond `classes` are 0 and ties go
-/// to the lowest index.
-fn prediction(mut logits: [i32; MAX_CLASSES], classes: usize) -> Prediction {
-    let classes = classes.clamp(1, MAX_CLASSES);
-    logits.iter_mut().skip(classes).for_each(|l| *l = 0);
-    let (mut class, mut best) = (0usize, i32::MIN);
-    for (k, &l) in logits.iter().take(classes).enumerate() {
-        if k == 0 || l > best {
-            (class, best) = (k, l);
-        }
-    }
-    Prediction {
-        class: class as u8,
-        classes: classes as u8,
-        logits,
-    }
 }
