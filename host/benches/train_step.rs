@@ -3,9 +3,9 @@
 //! iterations (multiply the reported time by 1,000).
 //!
 //! `sparse` is the step training uses (`host::sparse`), `dense` the
-//! reference dense products; each on rayon pools of 1 and 2 threads. Set
-//! MATMUL_NUM_THREADS=1 (as `host` does) so the dense products use one
-//! thread too.
+//! reference dense products; each on rayon pools of 1 and 2 threads. The
+//! bench sets MATMUL_NUM_THREADS=1 (as `host` does), so the dense products
+//! do not start a pool of their own beside rayon's.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use host::mnist::{self, Dataset, CLASSES, PIXELS};
@@ -14,6 +14,8 @@ use host::rng::NumpyRng;
 use host::train::{Extras, Learner, TrainConfig};
 
 fn bench(c: &mut Criterion) {
+    // Before any product runs: matrixmultiply reads it once.
+    std::env::set_var("MATMUL_NUM_THREADS", "1");
     let raw = mnist::load_raw(&mnist::default_data_dir()).expect("data/mnist ships with the repo");
     let ds: Dataset<f32> = Dataset::from_raw(&raw);
     let cfg = TrainConfig {
