@@ -326,11 +326,31 @@ pub fn argmax<T: PartialOrd + Copy>(values: impl IntoIterator<Item = T>) -> usiz
 pub fn softmax_loss<T: Real, const C: usize>(
     scores: &Batch<T, C>,
     y: &[u8],
-    mut dscores: Option<&mut Batch<T, C>>,
+    dscores: Option<&mut Batch<T, C>>,
 ) -> T {
-    let n = scores.nrows();
-    assert_eq!(n, y.len(), "one label per row");
-    let inv_n = T::one() / nalgebra::convert::<f64, T>(n as f64);
+    let inv_n = T::one() / nalgebra::convert::<f64, T>(scores.nrows() as f64);
+    softmax_terms(scores, y, dscores, inv_n)
+}
+
+/// The rows' share of the mean softmax cross-entropy of a batch of `1 /
+/// inv_n` rows, and its d(loss)/d(scores) (`softmax_loss` over part of a
+/// batch).
+pub fn softmax_rows<T: Real, const C: usize>(
+    scores: &Batch<T, C>,
+    y: &[u8],
+    dscores: &mut Batch<T, C>,
+    inv_n: T,
+) -> T {
+    softmax_terms(scores, y, Some(dscores), inv_n)
+}
+
+fn softmax_terms<T: Real, const C: usize>(
+    scores: &Batch<T, C>,
+    y: &[u8],
+    mut dscores: Option<&mut Batch<T, C>>,
+    inv_n: T,
+) -> T {
+    assert_eq!(scores.nrows(), y.len(), "one label per row");
     let mut loss = T::zero();
     let mut probs = [T::zero(); C];
     for (r, row) in scores.row_iter().enumerate() {
