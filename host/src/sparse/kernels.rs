@@ -149,6 +149,8 @@ pub struct ByPixel<T> {
     starts: Vec<usize>,
     batch_rows: Vec<u16>,
     vals: Vec<T>,
+    /// Where each pixel's next entry goes, while sorting.
+    next: Vec<usize>,
 }
 
 impl<T: Real> Default for ByPixel<T> {
@@ -157,6 +159,7 @@ impl<T: Real> Default for ByPixel<T> {
             starts: Vec::new(),
             batch_rows: Vec::new(),
             vals: Vec::new(),
+            next: Vec::new(),
         }
     }
 }
@@ -179,13 +182,12 @@ impl<T: Real> ByPixel<T> {
         let total = self.starts[width];
         self.batch_rows.resize(total, 0);
         self.vals.resize(total, T::zero());
-        // `next[k]` is where pixel k's next entry goes; reuse the tail of
-        // `starts` shifted by one, then shift back.
-        let mut next = self.starts[..width].to_vec();
+        self.next.clear();
+        self.next.extend_from_slice(&self.starts[..width]);
         for (b, &i) in batch.iter().enumerate() {
             let (cols, vals) = rows.row(i);
             for (&k, &v) in cols.iter().zip(vals) {
-                let at = &mut next[usize::from(k)];
+                let at = &mut self.next[usize::from(k)];
                 self.batch_rows[*at] = (first + b) as u16;
                 self.vals[*at] = v;
                 *at += 1;
