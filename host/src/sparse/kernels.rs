@@ -169,9 +169,14 @@ impl<T: Real> ByPixel<T> {
     /// ...` by pixel, numbered as batch rows `first..`. Batch rows must fit
     /// u16 (the caller keeps batches to at most 65,536 rows).
     pub fn rebuild(&mut self, rows: &SparseRows<T>, batch: &[usize], first: usize, width: usize) {
+        // Rows a few images ahead are requested while these are counted.
+        const AHEAD: usize = 4;
         self.starts.clear();
         self.starts.resize(width + 1, 0);
-        for &i in batch {
+        for (b, &i) in batch.iter().enumerate() {
+            if let Some(&ahead) = batch.get(b + AHEAD) {
+                rows.prefetch(ahead);
+            }
             for &k in rows.row(i).0 {
                 self.starts[usize::from(k) + 1] += 1;
             }

@@ -59,6 +59,29 @@ impl<T: Real> SparseRows<T> {
         (&self.cols[r.clone()], &self.vals[r])
     }
 
+    /// Asks the CPU to start loading row `i` (a hint: a no-op where there
+    /// is no prefetch instruction). A batch's rows come from anywhere in
+    /// the training set (50 MB for MNIST), mostly from memory.
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let (cols, vals) = self.row(i);
+            let cols = cols.chunks(32).map(|line| line.as_ptr().cast::<i8>());
+            let vals = vals
+                .chunks(64 / size_of::<T>())
+                .map(|line| line.as_ptr().cast());
+            for line in cols.chain(vals) {
+                // SAFETY: SSE is part of x86_64, and a prefetch neither
+                // faults nor changes memory.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line) };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
+
     /// Fraction of entries that are nonzero.
     pub fn density(&self) -> f64 {
         self.cols.len() as f64 / (self.len() * self.width).max(1) as f64
