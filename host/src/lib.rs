@@ -16,6 +16,7 @@ pub mod presets;
 pub mod quantize;
 pub mod rng;
 pub mod sparse;
+pub mod spin_pair;
 pub mod toy;
 pub mod train;
 pub mod train_cmd;

@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 
 use multiversion::multiversion;
-use rayon::prelude::*;
 
 use crate::net::Real;
 
@@ -52,22 +51,9 @@ impl Schedule {
     }
 }
 
-/// `v = mu*v - lr*g; w += v`, in parallel chunks for a large tensor (W1:
-/// 157k weights, 2 MB of traffic) so that a second thread stays busy
-/// between steps.
-pub fn sgd_momentum<T: Real>(w: &mut [T], v: &mut [T], g: &[T], lr: T, mu: T) {
-    const CHUNK: usize = 1 << 15;
-    if w.len() <= CHUNK {
-        return sgd_momentum_chunk(w, v, g, lr, mu);
-    }
-    w.par_chunks_mut(CHUNK)
-        .zip(v.par_chunks_mut(CHUNK))
-        .zip(g.par_chunks(CHUNK))
-        .for_each(|((w, v), g)| sgd_momentum_chunk(w, v, g, lr, mu));
-}
-
+/// `v = mu*v - lr*g; w += v`
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
-fn sgd_momentum_chunk<T: Real>(w: &mut [T], v: &mut [T], g: &[T], lr: T, mu: T) {
+pub fn sgd_momentum<T: Real>(w: &mut [T], v: &mut [T], g: &[T], lr: T, mu: T) {
     for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
         *v = mu * *v - lr * g;
         *w += *v;

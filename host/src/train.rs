@@ -344,8 +344,20 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C
             _ => {
                 let mu: T = nalgebra::convert(self.cfg.momentum);
                 let lr: T = nalgebra::convert(self.learning_rate);
+                let pair = self.sparse.pair();
                 for ((w, v), g) in params {
-                    optim::sgd_momentum(w, v, g, lr, mu);
+                    // Elementwise, so the halves give the same bits; only
+                    // W1 is worth a second thread.
+                    let pair = pair.filter(|_| w.len() > 1 << 15);
+                    let half = w.len() / 2;
+                    let (w0, w1) = w.split_at_mut(half);
+                    let (v0, v1) = v.split_at_mut(half);
+                    let (g0, g1) = g.split_at(half);
+                    crate::sparse::fork(
+                        pair,
+                        || optim::sgd_momentum(w0, v0, g0, lr, mu),
+                        || optim::sgd_momentum(w1, v1, g1, lr, mu),
+                    );
                 }
             }
         }
