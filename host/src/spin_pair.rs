@@ -106,6 +106,17 @@ impl SpinPair {
     }
 }
 
+/// `a` and `b`, on two threads when there is a `pair`.
+pub fn fork(pair: Option<&SpinPair>, a: impl FnOnce(), b: impl FnOnce() + Send) {
+    match pair {
+        Some(pair) => pair.join(a, b),
+        None => {
+            a();
+            b();
+        }
+    }
+}
+
 impl Default for SpinPair {
     fn default() -> Self {
         Self::new()

@@ -353,7 +353,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C
                     let (w0, w1) = w.split_at_mut(half);
                     let (v0, v1) = v.split_at_mut(half);
                     let (g0, g1) = g.split_at(half);
-                    crate::sparse::fork(
+                    crate::spin_pair::fork(
                         pair,
                         || optim::sgd_momentum(w0, v0, g0, lr, mu),
                         || optim::sgd_momentum(w1, v1, g1, lr, mu),
