@@ -8,32 +8,22 @@ Run (numpy only; the BLAS thread count is set before numpy loads):
     python3 host/benches/numpy_train_step.py --threads 1
     python3 host/benches/numpy_train_step.py --threads 2
 """
-import argparse
-import gzip
 import os
 import sys
-import time
-from pathlib import Path
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
-parser.add_argument("--iters", type=int, default=200, help="steps per timed run")
-parser.add_argument("--repeat", type=int, default=7, help="timed runs (median reported)")
-args = parser.parse_args()
+sys.path.insert(0, os.path.dirname(__file__))
+from train_step_common import BATCH, HIDDEN, LR, MU, REG, arguments, report, training_set  # noqa: E402
+
+args = arguments(__doc__.splitlines()[0])
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
 
 import numpy as np  # noqa: E402  (after the thread variables)
 
-mnist = Path(__file__).resolve().parents[2] / "data" / "mnist"
-raw = np.frombuffer(gzip.open(mnist / "train-images-idx3-ubyte.gz").read()[16:], np.uint8)
-labels = np.frombuffer(gzip.open(mnist / "train-labels-idx1-ubyte.gz").read()[8:], np.uint8)
-x = raw.reshape(-1, 784)[:55000].astype(np.float32) / np.float32(255.0)
-x -= x.mean(axis=0)
-y = labels[:55000].astype(np.int64)
+x, y = training_set()
 
 rng = np.random.default_rng(0)
-hidden, batch, reg, lr, mu = 200, 200, np.float32(1e-4), np.float32(0.3), np.float32(0.9)
+hidden, batch, reg, lr, mu = HIDDEN, BATCH, np.float32(REG), np.float32(LR), np.float32(MU)
 params = {
     "W1": (rng.standard_normal((784, hidden)) * 1e-4).astype(np.float32),
     "b1": np.zeros(hidden, np.float32),
@@ -72,19 +62,4 @@ def step():
     return loss
 
 
-for _ in range(20):  # warm-up
-    step()
-times = []
-for _ in range(args.repeat):
-    t = time.perf_counter()
-    for _ in range(args.iters):
-        step()
-    times.append((time.perf_counter() - t) / args.iters)
-times.sort()
-print(
-    f"numpy {np.__version__} float32 training step, 784-{hidden}-10, batch {batch}, "
-    f"{args.threads} thread(s): median {times[len(times) // 2] * 1e3:.3f} ms per step "
-    f"(min {times[0] * 1e3:.3f}, max {times[-1] * 1e3:.3f}), i.e. "
-    f"{times[len(times) // 2] * 1e3:.2f} s per 1,000 iterations",
-    file=sys.stdout,
-)
+report(step, args, f"numpy {np.__version__}")

@@ -144,6 +144,21 @@ fn broken_frames_get_error_replies_and_the_next_frame_is_answered() {
     ));
 }
 
+/// Runs `elf` in `check` mode, which must exit with "model rejected", and returns its
+/// boot report line ("boot: model rejected: ...").
+fn rejected_at_boot(elf: &std::path::Path) -> String {
+    let run = run_check(elf).unwrap();
+    assert_eq!(run.exit_code, Some(EXIT_MODEL_REJECTED), "{run:?}");
+    let boot = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("boot:"))
+        .unwrap_or_else(|| panic!("no boot report: {run:?}"))
+        .to_owned();
+    assert!(boot.starts_with("boot: model rejected:"), "{boot}");
+    boot
+}
+
 #[test]
 fn corrupted_model_is_reported_at_boot_and_never_used() {
     let mut bytes = default_model_bytes().unwrap();
@@ -152,14 +167,7 @@ fn corrupted_model_is_reported_at_boot_and_never_used() {
     let elf = firmware_with_model(&bytes).unwrap();
 
     // `check` mode: the boot report names the problem and the exit code says "rejected".
-    let run = run_check(&elf).unwrap();
-    assert_eq!(run.exit_code, Some(EXIT_MODEL_REJECTED), "{run:?}");
-    let boot = run
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("boot:"))
-        .unwrap_or_else(|| panic!("no boot report: {run:?}"));
-    assert!(boot.starts_with("boot: model rejected:"), "{boot}");
+    let boot = rejected_at_boot(&elf);
     assert!(boot.to_lowercase().contains("crc"), "{boot}");
 
     // Serving: Info reports the rejection, Classify refuses, the firmware keeps answering.
@@ -192,13 +200,6 @@ fn layout2_model_is_rejected_by_the_default_firmware() {
         .encode_with_layout(model_format::LAYOUT_SMLAD16)
         .unwrap();
     let elf = firmware_with_model(&layout2).unwrap();
-    let run = run_check(&elf).unwrap();
-    assert_eq!(run.exit_code, Some(EXIT_MODEL_REJECTED), "{run:?}");
-    let boot = run
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("boot:"))
-        .unwrap_or_else(|| panic!("no boot report: {run:?}"));
-    assert!(boot.starts_with("boot: model rejected:"), "{boot}");
+    let boot = rejected_at_boot(&elf);
     assert!(boot.contains("layout-smlad16"), "{boot}");
 }

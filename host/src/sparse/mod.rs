@@ -170,10 +170,11 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         let (h0, h1) = s.hidden_t.as_mut_slice().split_at_mut(r0.len() * H);
         let (d0, d1) = s.dhidden_t.as_mut_slice().split_at_mut(r0.len() * H);
         let [half0, half1] = &mut s.halves;
-        if rayon::current_num_threads() > 1 && s.pair.is_none() {
-            s.pair = Some(SpinPair::new());
-        }
-        let pair = s.pair.as_ref().filter(|_| rayon::current_num_threads() > 1);
+        let pair = if rayon::current_num_threads() > 1 {
+            Some(&*s.pair.get_or_insert_with(SpinPair::new))
+        } else {
+            None
+        };
         fork(
             pair,
             || self.half_step(&inputs, r0, h0, d0, half0),
