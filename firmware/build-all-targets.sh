@@ -37,9 +37,9 @@ for board in "${boards[@]}"; do
             --no-default-features --features "$board,parity,layout-smlad16" -- -D warnings
     fi
     echo "== firmware: build for $board"
-    cargo build -p firmware --release --target "$target" --target-dir "$fw_dir" "${features[@]}"
+    cargo build -p firmware --profile firmware --target "$target" --target-dir "$fw_dir" "${features[@]}"
     elf="$target_dir/firmware-$board.elf"
-    cp "$fw_dir/$target/release/firmware" "$elf"
+    cp "$fw_dir/$target/firmware/firmware" "$elf"
     size -A "$elf" | grep -E '^\.(vector_table|text|rodata|data|bss|uninit) ' || true
     echo "   -> $elf"
 done

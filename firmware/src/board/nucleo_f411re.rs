@@ -2,7 +2,7 @@
 //! ST-LINK exposes as a USB virtual COM port, at 115200 baud 8N1. DWT CYCCNT times each
 //! inference in CPU cycles; the user LED LD2 (PA5) is on while the chip classifies.
 //!
-//! Flash and run with `cargo run --release --no-default-features --features nucleo-f411re`
+//! Flash and run with `cargo run --profile firmware --no-default-features --features nucleo-f411re`
 //! inside `firmware/` (the runner calls `probe-rs run --chip STM32F411RETx`).
 
 use cortex_m::peripheral::DWT;

@@ -97,7 +97,7 @@ pub fn build_firmware_with(
     let root = workspace_root();
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--release", "-p", "firmware", "--target", TARGET])
+        .args(["build", "--profile", "firmware", "-p", "firmware", "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir)
         .args(["--no-default-features", "--features"])
@@ -129,7 +129,7 @@ pub fn build_firmware_with(
         }
     }
 
-    let built = target_dir.join(TARGET).join("release").join("firmware");
+    let built = target_dir.join(TARGET).join("firmware").join("firmware");
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut hasher);
     // The features are part of the name too: a parity build must not replace the production
