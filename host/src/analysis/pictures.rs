@@ -63,15 +63,30 @@ fn draw_png(
     f: impl FnOnce(&Area<'_>) -> DrawResult,
 ) -> anyhow::Result<PathBuf> {
     ensure_font()?;
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
     let result = (|| -> DrawResult {
-        let root = BitMapBackend::new(path, size).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         root.fill(&WHITE)?;
         f(&root)?;
         root.present()?;
         Ok(())
     })();
     result.map_err(|e| anyhow!("drawing {}: {e}", path.display()))?;
+    write_png(path, size, &rgb).with_context(|| format!("writing {}", path.display()))?;
     Ok(path.to_owned())
+}
+
+/// plotters draws into memory; the `png` crate encodes (plotters' own encoder would pull in
+/// the whole `image` crate, a quarter of the host's first build).
+fn write_png(path: &Path, (width, height): (u32, u32), rgb: &[u8]) -> anyhow::Result<()> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut encoder = png::Encoder::new(file, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(rgb)?;
+    writer.finish()?;
+    Ok(())
 }
 
 /// What `metrics.json` (written by `host train`) holds that the pictures need.
