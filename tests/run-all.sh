@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone on a fresh machine.
-# Installs what the tests need: the toolchain and Cortex-M targets pinned in
-# rust-toolchain.toml, and qemu-system-arm (Debian package) when missing.
+# Installs what the tests need: the exact toolchain and targets pinned in rust-toolchain.toml
+# (checked after the install), and qemu-system-arm (Debian package) when missing.
+# Lints (rustfmt, clippy) are not tests: .ci/run runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== toolchain (rust-toolchain.toml: stable + Cortex-M targets)"
-rustup toolchain install >/dev/null
-rustup show active-toolchain
+echo "== toolchain (rust-toolchain.toml)"
+rustup toolchain install --no-self-update >/dev/null
+bash scripts/check-toolchain.sh
 
 if ! command -v qemu-system-arm >/dev/null 2>&1; then
     echo "== installing qemu-system-arm"
@@ -24,5 +25,6 @@ qemu-system-arm --version | head -n 1 || true
 echo "== firmware builds for every board it claims"
 bash firmware/build-all-targets.sh
 
-echo "== tests (host, model-format, QEMU parity)"
+echo "== tests (host, model-format, firmware logic, QEMU parity)"
+cargo test -p firmware --lib
 cargo test

@@ -97,7 +97,15 @@ pub fn build_firmware_with(
     let root = workspace_root();
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--profile", "firmware", "-p", "firmware", "--target", TARGET])
+        .args([
+            "build",
+            "--profile",
+            "firmware",
+            "-p",
+            "firmware",
+            "--target",
+            TARGET,
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         .args(["--no-default-features", "--features"])
