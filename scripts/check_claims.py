@@ -266,7 +266,8 @@ def main() -> int:
     try:
         for c in claims:
             doc = docs.setdefault(c["doc"], (ROOT / c["doc"]).read_text())
-            where = f"{c['doc']}: {c['text']}"
+            quoted = c.get("figure") or " ".join(c["text"].split())[:48]
+            where = f"{c['doc']}: {quoted} [{c['measure']}]"
             if c["text"] not in doc:
                 rows.append((where, "text not in doc", "", "FAIL"))
                 bad += 1
@@ -300,7 +301,7 @@ def main() -> int:
             Path(args.dump).write_text(json.dumps(m.values, indent=1, sort_keys=True) + "\n")
 
     w = max(len(r[0]) for r in rows)
-    print(f"\n{'claim':<{w}}  {'measured':>14}  {'tolerance':>10}  ok")
+    print(f"\n{'claim [measurement]':<{w}}  {'measured':>14}  {'tolerance':>10}  ok")
     for r in rows:
         print(f"{r[0]:<{w}}  {r[1]:>14}  {r[2]:>10}  {r[3]}")
     checked = sum(r[3] in ("ok", "DRIFT", "FAIL") for r in rows)
