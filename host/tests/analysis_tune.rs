@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use host::analysis_cli::space::{Length, RealDim, Space};
-use host::analysis_cli::tune::{self, RunResult, TuneOptions};
-use host::checkpoint::Checkpoint;
-use host::mnist;
-use host::presets::Preset;
+use host::data::mnist;
+use host::train::checkpoint::Checkpoint;
+use host::train::presets::Preset;
+use host::tune::search_space::{Length, RealDim, Space};
+use host::tune::{self, RunResult, TuneOptions};
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("analysis-tune-{}-{name}", std::process::id()));
@@ -77,7 +77,7 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
     // Its folder: checkpoint with the right shape, metrics that `host report` reads, int8 file.
     let ckpt = Checkpoint::load(&best.dir.join("model.ckpt")).unwrap();
     assert_eq!(ckpt.hidden, 50);
-    let metrics = host::analysis_cli::pictures::RunMetrics::load(&best.dir.join("metrics.json"))
+    let metrics = host::report::pictures::RunMetrics::load(&best.dir.join("metrics.json"))
         .expect("metrics.json of the best run");
     assert_eq!(metrics.val_acc, best.result.val_acc.unwrap());
     assert_eq!(
@@ -99,7 +99,7 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
         "metrics.json records the int8 export"
     );
     assert_eq!(raw_metrics["model_id"], model.model_id());
-    for name in host::analysis_cli::pictures::RUN_PICTURES {
+    for name in host::report::pictures::RUN_PICTURES {
         assert!(best.dir.join(name).is_file(), "{name}");
     }
 
