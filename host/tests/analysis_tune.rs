@@ -44,7 +44,7 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
     let ds = mnist::Dataset::from_raw(&raw);
     let out_dir = temp_dir("grid");
     let out =
-        tune::tune_on(&tiny_space(), &raw, &ds, &options(out_dir.clone(), 2, true)).expect("tune");
+        tune::tune(&tiny_space(), &raw, &ds, &options(out_dir.clone(), 2, true)).expect("tune");
 
     // Three rows: two trained, the lr 1e4 run diverged and is listed last with its error.
     assert_eq!(out.results.len(), 3);
@@ -138,7 +138,7 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
     assert!(table.lines().nth(3).unwrap().contains("failed"));
 
     // Each run is seeded: one job at a time gives the same numbers as two.
-    let again = tune::tune_on(
+    let again = tune::tune(
         &tiny_space(),
         &raw,
         &ds,

@@ -17,25 +17,14 @@ enum Pixels {
     Sparse,
 }
 
-fn weights(kind: Weights, n: usize, rng: &mut Mix) -> Vec<i8> {
-    (0..n)
-        .map(|_| match kind {
-            Weights::Uniform => rng.next() as u8 as i8,
-            Weights::Extreme => [-128, 127][rng.below(2) as usize],
-            Weights::AllMin => -128,
-            Weights::AllMax => 127,
-        })
-        .collect()
-}
-
 fn image(kind: Pixels, rng: &mut Mix) -> [u8; INPUT] {
     std::array::from_fn(|_| match kind {
         Pixels::Zero => 0,
         Pixels::Full => 255,
-        Pixels::Uniform => rng.next() as u8,
+        Pixels::Uniform => rng.next_u64() as u8,
         Pixels::Sparse => match rng.below(10) {
             0..=6 => 0,
-            7 => rng.next() as u8,
+            7 => rng.next_u64() as u8,
             _ => 255,
         },
     })

@@ -56,6 +56,13 @@ impl TryFrom<u8> for Layout {
     }
 }
 
+/// The tag, as the file and the docs number layouts.
+impl core::fmt::Display for Layout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.tag())
+    }
+}
+
 impl Layout {
     /// Every layout, in tag order.
     pub const ALL: [Layout; 3] = [Layout::HiddenMajor, Layout::Smlad, Layout::Smlad16];

@@ -3,9 +3,7 @@
 use std::vec::Vec;
 
 use crate::file::{Envelope, Header, Payload, Trailer, CRC32, CRC64};
-#[cfg(doc)]
-use crate::DecodeError;
-use crate::{Dims, Layout, Model, FORMAT_VERSION, MAGIC};
+use crate::{DecodeError, Dims, Layout, Model, FORMAT_VERSION, MAGIC};
 
 /// The integer parameters of a model, owned: what the quantiser produces and the encoder
 /// writes. Arrays are in the logical order below (that of layout 0) whatever layout a file

@@ -9,7 +9,7 @@ use crate::{Dims, ModelParams, INPUT};
 pub struct Mix(pub u64);
 
 impl Mix {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -17,7 +17,7 @@ impl Mix {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
@@ -31,6 +31,18 @@ pub enum Weights {
     AllMin,
     /// All 127.
     AllMax,
+}
+
+/// `n` weights of the given kind.
+pub fn weights(kind: Weights, n: usize, rng: &mut Mix) -> Vec<i8> {
+    (0..n)
+        .map(|_| match kind {
+            Weights::Uniform => rng.next_u64() as u8 as i8,
+            Weights::Extreme => [-128, 127][rng.below(2) as usize],
+            Weights::AllMin => -128,
+            Weights::AllMax => 127,
+        })
+        .collect()
 }
 
 /// A valid random model. Shifts are mostly in the range where trained models put them

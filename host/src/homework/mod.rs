@@ -14,7 +14,7 @@
 
 pub mod toy;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -22,7 +22,6 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use crate::data::mnist::{self, Dataset, RawMnist};
-use crate::homework::toy;
 use crate::report::pictures;
 use crate::report::run_folder::RunFolder;
 use crate::train::presets::{Preset, RunSettings};

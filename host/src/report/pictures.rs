@@ -141,17 +141,10 @@ pub struct RunView<'a> {
     pub test_labels: &'a [u8],
 }
 
-/// Read `model.ckpt` and `metrics.json` from `run_dir`, load the MNIST folder named in
-/// metrics.json, and write the run's pictures into `run_dir`. Returns the files written.
-pub fn write_run_pictures(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    write_run_pictures_with(run_dir, None)
-}
-
-/// As [`write_run_pictures`], with an MNIST folder that overrides the recorded one.
-pub fn write_run_pictures_with(
-    run_dir: &Path,
-    data_dir: Option<&Path>,
-) -> anyhow::Result<Vec<PathBuf>> {
+/// Read `model.ckpt` and `metrics.json` from `run_dir`, load the MNIST folder `data_dir` (by
+/// default the one named in metrics.json), and write the run's pictures into `run_dir`.
+/// Returns the files written.
+pub fn write_run_pictures(run_dir: &Path, data_dir: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
     ensure!(
         run_dir.is_dir(),
         "run folder {} does not exist (give a folder written by `host train`)",

@@ -146,7 +146,7 @@ impl Checkpoint {
     /// `pixels` holds the raw 784 (`input`) bytes of the image.
     pub fn scores(&self, pixels: &[u8]) -> Vec<f32> {
         let mut h = self.b1.to_vec();
-        for (i, (&p, &m)) in pixels.iter().zip(self.mean_image).enumerate() {
+        for (i, (&p, &m)) in pixels.iter().zip(&self.mean_image).enumerate() {
             let x = f32::from(p) / 255.0 - m;
             let row = &self.w1[i * self.hidden..(i + 1) * self.hidden];
             for (hj, &w) in h.iter_mut().zip(row) {
@@ -182,7 +182,7 @@ impl Checkpoint {
         for (i, (row, &m)) in self
             .w1
             .chunks_exact(self.hidden)
-            .zip(self.mean_image)
+            .zip(&self.mean_image)
             .enumerate()
         {
             for (h, px) in hs.iter_mut().zip(images) {

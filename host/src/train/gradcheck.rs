@@ -1,7 +1,8 @@
 //! Numerical gradient check, as the homework's `eval_numerical_gradient`
 //! (centred differences) and `rel_error`.
 
-use crate::train::net::{Real, TwoLayerNet, PARAM_NAMES};
+use crate::real::Real;
+use crate::train::net::{TwoLayerNet, PARAM_NAMES};
 
 /// `max |a - b| / max(1e-8, |a| + |b|)`, the homework's `rel_error`.
 pub fn rel_error(a: &[f64], b: &[f64]) -> f64 {

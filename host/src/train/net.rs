@@ -7,7 +7,7 @@
 //! to the fast `matrixmultiply` kernels (with every dimension static it uses
 //! plain loops). Transposes are strided views, never copies.
 
-use nalgebra::{Const, Dyn, MatrixView, OMatrix, RealField, SMatrix, U1};
+use nalgebra::{Const, Dyn, MatrixView, OMatrix, SMatrix, U1};
 
 use model_format::argmax;
 

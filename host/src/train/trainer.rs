@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::augment::{Affine, Distorter, Elastic};
 use crate::data::mnist::Split;
+use crate::data::sparse_rows::SparseRows;
+use crate::real::Real;
 use crate::rng::NumpyRng;
-use crate::train::net::{Real, TwoLayerNet};
+use crate::train::net::TwoLayerNet;
 use crate::train::optimizer::{self, Optimizer, Schedule};
-use crate::train::sparse_step::{SparseRows, SparseScratch};
+use crate::train::sparse_step::SparseScratch;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrainConfig {

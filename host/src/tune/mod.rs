@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::data::mnist::{self, Dataset, RawMnist};
+use crate::data::mnist::{Dataset, RawMnist};
 use crate::report::pictures::fmt_g;
 use crate::report::run_folder::RunFolder;
 use crate::train::presets::RunSettings;

@@ -32,8 +32,9 @@ use kernels::{
 };
 
 use crate::data::sparse_rows::SparseRows;
+use crate::real::Real;
 use crate::train::fork_join::{fork, SpinPair};
-use crate::train::net::{gemm_into, softmax_rows, Batch, Grads, Real, TwoLayerNet};
+use crate::train::net::{gemm_into, softmax_rows, Batch, Grads, TwoLayerNet};
 
 /// Buffers of the sparse step, allocated once per batch size.
 pub struct SparseScratch<T: Real, const H: usize, const C: usize> {
