@@ -99,14 +99,7 @@ fn copy_model(model: &Path, dest: &Path) -> Result<(), String> {
             model.display()
         )
     })?;
-    let pad = match model_format::Model::from_bytes(&bytes) {
-        Ok(m) => {
-            let offset =
-                m.raw(model_format::Field::Weights1).as_ptr() as usize - bytes.as_ptr() as usize;
-            (4 - offset % 4) % 4
-        }
-        Err(_) => 0,
-    };
+    let pad = model_format::Model::from_bytes(&bytes).map_or(0, |m| m.w1_align_pad());
     let mut padded = vec![0u8; pad];
     padded.extend_from_slice(&bytes);
     write_if_changed(dest, &padded)?;

@@ -2,33 +2,16 @@
 //! inference. On QEMU both streams are semihosting files (about 30 times faster than the
 //! emulated UART), which is how the whole test set is checked against the host.
 //!
-//! Output file layout (all integers little-endian):
-//!
-//! ```text
-//! header  = "FWBATCH1" (8 bytes) | model_id u64 | classes u32 | record_len u32
-//! record  = class u8 | logits i32 x classes | cycles u32        (record_len = 5 + 4 * classes)
-//! ```
-//!
-//! One record per input image, in input order. The input is `N * 784` bytes of raw pixels.
+//! The stream layout is `model_format::protocol::batch`.
 
 use embedded_io::{Read, Write};
+use model_format::protocol::batch::{self as stream, record_len, MAX_RECORD};
 use model_format::{Model, INPUT, MAX_CLASSES};
 
 use crate::Stopwatch;
 
-/// First bytes of a batch output file.
-pub const MAGIC: [u8; 8] = *b"FWBATCH1";
-/// Length of the output header.
-pub const HEADER_LEN: usize = 24;
 /// Images read (and records written) per I/O call: fewer semihosting traps.
 pub const CHUNK_IMAGES: usize = 16;
-/// The longest record (16 classes).
-pub const MAX_RECORD: usize = record_len(MAX_CLASSES);
-
-/// Bytes of one output record for a model with `classes` outputs.
-pub const fn record_len(classes: usize) -> usize {
-    1 + 4 * classes + 4
-}
 
 /// Totals of one batch run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,12 +87,11 @@ pub fn run<R: Read, W: Write, S: Stopwatch>(
 ) -> Result<Summary, BatchError<R::Error, W::Error>> {
     let classes = model.dims().classes.min(MAX_CLASSES);
     let rec_len = record_len(classes);
-    let mut header = [0u8; HEADER_LEN];
-    header[..8].copy_from_slice(&MAGIC);
-    header[8..16].copy_from_slice(&model.model_id().to_le_bytes());
-    header[16..20].copy_from_slice(&(classes as u32).to_le_bytes());
-    header[20..24].copy_from_slice(&(rec_len as u32).to_le_bytes());
-    out.write_all(&header).map_err(BatchError::Write)?;
+    let header = stream::Header {
+        model_id: model.model_id(),
+        classes,
+    };
+    out.write_all(&header.encode()).map_err(BatchError::Write)?;
 
     let mut summary = Summary::default();
     loop {
@@ -129,11 +111,7 @@ pub fn run<R: Read, W: Write, S: Stopwatch>(
             let prediction = model.infer(image);
             let cycles = stopwatch.elapsed();
 
-            record[0] = prediction.class;
-            for (dst, logit) in record[1..].chunks_exact_mut(4).zip(prediction.logits()) {
-                dst.copy_from_slice(&logit.to_le_bytes());
-            }
-            record[rec_len - 4..].copy_from_slice(&cycles.to_le_bytes());
+            stream::encode_record(&prediction, cycles, record);
             used += rec_len;
 
             summary.cycles_min = if summary.images == 0 {
@@ -158,6 +136,7 @@ pub fn run<R: Read, W: Write, S: Stopwatch>(
 mod tests {
     use super::*;
     use crate::test_support::{tiny_model, FakeIo, TickingStopwatch};
+    use model_format::protocol::batch::{HEADER_LEN, MAGIC};
 
     fn images(n: usize) -> Vec<u8> {
         (0..n * INPUT).map(|i| (i * 7 % 251) as u8).collect()

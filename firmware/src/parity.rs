@@ -3,23 +3,14 @@
 //! portable kernel. The models are read into RAM at run time: one QEMU boot checks dozens of
 //! random models without rebuilding the firmware (`tests/tests/kernel_parity.rs`).
 //!
-//! Input stream (all integers little-endian), any number of cases until the end:
-//!
-//! ```text
-//! case   = model_len u32 | model bytes | images u32 | images x 784 raw pixels
-//! ```
-//!
-//! Output stream, per case: `status u8` (0 = model decoded, 1 = rejected: no records follow),
-//! then per image `class u8 | logits i32 x 16` (entries past the model's classes are 0).
+//! The stream layout is `model_format::protocol::parity`.
 //!
 //! The model is placed in the buffer so that its layer-1 weights are word-aligned, as the
 //! firmware's build script does for the embedded model (the kernel's LDRD needs it).
 
 use embedded_io::{Read, Write};
-use model_format::{Field, Model, INPUT, MAX_CLASSES};
-
-/// Bytes of one output record.
-pub const RECORD_LEN: usize = 1 + 4 * MAX_CLASSES;
+use model_format::protocol::parity::{encode_record, STATUS_DECODED, STATUS_REJECTED};
+use model_format::{Model, INPUT};
 
 /// Why a parity run stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -74,29 +65,23 @@ pub fn run<R: Read, W: Write>(
         if read_exact(input, &mut model_buf[..len])? != len {
             return Err(ParityError::Truncated);
         }
-        let pad = match Model::from_bytes(&model_buf[..len]) {
-            Ok(m) => {
-                let offset = m.raw(Field::Weights1).as_ptr() as usize % 4;
-                (4 - offset) % 4
-            }
-            Err(_) => 0,
-        };
+        // `buf` is word-aligned, so the file's own pad aligns the weights in it.
+        let pad = Model::from_bytes(&model_buf[..len]).map_or(0, |m| m.w1_align_pad());
         model_buf.copy_within(..len, pad);
         let model = Model::from_bytes(&model_buf[pad..pad + len]);
         let images = read_u32(input)?.ok_or(ParityError::Truncated)?;
-        out.write_all(&[u8::from(model.is_err())])
-            .map_err(ParityError::Write)?;
+        let status = if model.is_ok() {
+            STATUS_DECODED
+        } else {
+            STATUS_REJECTED
+        };
+        out.write_all(&[status]).map_err(ParityError::Write)?;
         for _ in 0..images {
             if read_exact(input, &mut pixels.0)? != INPUT {
                 return Err(ParityError::Truncated);
             }
             if let Ok(model) = &model {
-                let p = model.infer(&pixels.0);
-                let mut record = [0u8; RECORD_LEN];
-                record[0] = p.class;
-                for (dst, l) in record[1..].chunks_exact_mut(4).zip(p.logits) {
-                    dst.copy_from_slice(&l.to_le_bytes());
-                }
+                let record = encode_record(&model.infer(&pixels.0));
                 out.write_all(&record).map_err(ParityError::Write)?;
             }
         }
@@ -110,6 +95,7 @@ pub fn run<R: Read, W: Write>(
 mod tests {
     use super::*;
     use crate::test_support::{tiny_model, FakeIo};
+    use model_format::protocol::parity::RECORD_LEN;
 
     #[test]
     fn records_match_infer_for_every_case() {

@@ -4,37 +4,9 @@
 use std::collections::VecDeque;
 use std::vec::Vec;
 
-use model_format::{Dims, ModelParams, INPUT};
-
-/// Encodes a valid random model with `hidden` units and 10 classes (deterministic per seed).
+/// A valid random model with `hidden` units and 10 classes (deterministic per seed).
 pub fn tiny_model(hidden: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let classes = 10;
-    let params = ModelParams {
-        dims: Dims {
-            input: INPUT,
-            hidden,
-            classes,
-        },
-        w1: (0..hidden * INPUT).map(|_| next() as i8).collect(),
-        b1: (0..hidden)
-            .map(|_| (next() % 20_001) as i32 - 10_000)
-            .collect(),
-        multiplier: (0..hidden).map(|_| (next() % (1 << 20)) as i32).collect(),
-        shift: (0..hidden).map(|_| 30 + (next() % 8) as u8).collect(),
-        w2: (0..classes * hidden).map(|_| next() as i8).collect(),
-        b2: (0..classes)
-            .map(|_| (next() % 2001) as i32 - 1000)
-            .collect(),
-        logit_scale: 0.01,
-    };
-    params.encode().expect("test model encodes")
+    model_format::testing::random_model(hidden, 10, model_format::testing::Weights::Uniform, seed)
 }
 
 /// A byte stream: reads from `input` (at most `max_read` bytes per call, 0 at the end),

@@ -1,7 +1,7 @@
 //! Host int8 inference over the 10,000 MNIST test images. One iteration classifies all
 //! 10,000 images; criterion reports images/s via `Throughput::Elements`.
 //!
-//! * `int8_engine_test_set`: the batched engine (`host::int8_engine`) on 1 thread and on a
+//! * `int8_engine_test_set`: the batched engine (`host::int8`) on 1 thread and on a
 //!   rayon pool of 2, plus its portable kernel, for the default model and a synthetic H=200.
 //!   Compare with `host/benches/numpy_forward.py` (numpy's batched float32 forward pass).
 //! * `int8_single_image`: latency of one image, `Model::infer` vs the engine (each iteration
@@ -19,36 +19,12 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use host::int8_engine::{as_images, Int8Engine, Kernel};
-use host::mnist;
-use model_format::{Dims, Model, ModelParams, INPUT};
+use host::data::mnist;
+use host::int8::{as_images, Int8Engine, Kernel};
+use model_format::{testing, Model, INPUT};
 
 fn synthetic(hidden: usize) -> Vec<u8> {
-    // A fixed LCG: deterministic weights in the full int8 range.
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as u32
-    };
-    let mut i8s = |n: usize| -> Vec<i8> { (0..n).map(|_| next() as u8 as i8).collect() };
-    ModelParams {
-        dims: Dims {
-            input: INPUT,
-            hidden,
-            classes: 10,
-        },
-        w1: i8s(hidden * INPUT),
-        w2: i8s(10 * hidden),
-        b1: vec![-20_000; hidden],
-        multiplier: vec![1 << 30; hidden],
-        shift: vec![44; hidden],
-        b2: vec![0; 10],
-        logit_scale: 1.0,
-    }
-    .encode()
-    .expect("valid synthetic model")
+    testing::random_model(hidden, 10, testing::Weights::Uniform, 0x2545_f491_4f6c_dd1d)
 }
 
 fn classify_all(model: &Model<'_>, images: &[u8]) -> u32 {

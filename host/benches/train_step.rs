@@ -2,16 +2,16 @@
 //! on real MNIST data: the figure to compare with numpy/PyTorch per 1,000
 //! iterations (multiply the reported time by 1,000).
 //!
-//! `sparse` is the step training uses (`host::sparse`), `dense` the
+//! `sparse` is the step training uses (`host::train::sparse_step`), `dense` the
 //! reference dense products; each on rayon pools of 1 and 2 threads. The
 //! bench sets MATMUL_NUM_THREADS=1 (as `host` does), so the dense products
 //! do not start a pool of their own beside rayon's.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use host::mnist::{self, Dataset, CLASSES, PIXELS};
-use host::net::TwoLayerNet;
+use host::data::mnist::{self, Dataset, CLASSES, PIXELS};
 use host::rng::NumpyRng;
-use host::train::{Extras, Learner, TrainConfig};
+use host::train::net::TwoLayerNet;
+use host::train::trainer::{Extras, Learner, TrainConfig};
 
 fn bench(c: &mut Criterion) {
     // Before any product runs: matrixmultiply reads it once.
@@ -35,14 +35,14 @@ fn bench(c: &mut Criterion) {
             .num_threads(threads)
             .build()
             .expect("a rayon pool");
-        // Inside the pool, as `train::train_with` runs its loop.
+        // Inside the pool, as `trainer::train` runs its loop.
         group.bench_function(format!("sparse/{threads}_threads"), |b| {
             pool.install(|| {
-                b.iter(|| sgd.step_on(&mut net, &ds.train, Some(&ds.train_pixels), &mut rng))
+                b.iter(|| sgd.step(&mut net, &ds.train, Some(&ds.train_pixels), &mut rng))
             })
         });
         group.bench_function(format!("dense/{threads}_threads"), |b| {
-            pool.install(|| b.iter(|| sgd.step(&mut net, &ds.train, &mut rng)))
+            pool.install(|| b.iter(|| sgd.step(&mut net, &ds.train, None, &mut rng)))
         });
     }
     group.finish();

@@ -1,22 +1,23 @@
-//! Host side of the toolkit: MNIST loading, the numpy-compatible RNG, the
-//! two-layer net and its trainer, quantisation/export and the device clients.
+//! Host side of the toolkit, one folder per layer (each imports only the ones above it):
+//!
+//! * [`rng`], [`real`]: the numpy-compatible RNG and the float element type;
+//! * [`data`]: MNIST reader, sparse rows, augmentation;
+//! * [`train`]: the float net, the sparse training step, optimiser, trainer, presets,
+//!   checkpoints;
+//! * [`int8`]: the batched host int8 engine; [`quantize`]: checkpoint -> model file;
+//! * [`device`]: firmware build, QEMU and board clients;
+//! * [`report`]: run folders (checkpoint, model, metrics.json, pictures);
+//! * [`tune`]: hyper-parameter search; [`homework`]: the homework replay and its toy checks;
+//! * [`cli`]: clap types and one file per subcommand (`main.rs` only dispatches).
 
-pub mod analysis_cli;
-pub mod augment;
-pub mod checkpoint;
-pub mod device_cli;
-pub mod gradcheck;
-pub mod hidden;
-pub mod int8_engine;
-pub mod mnist;
-pub mod model_cli;
-pub mod net;
-pub mod optim;
-pub mod presets;
+pub mod cli;
+pub mod data;
+pub mod device;
+pub mod homework;
+pub mod int8;
 pub mod quantize;
+pub mod real;
+pub mod report;
 pub mod rng;
-pub mod sparse;
-pub mod spin_pair;
-pub mod toy;
 pub mod train;
-pub mod train_cmd;
+pub mod tune;

@@ -71,10 +71,7 @@ fn quick_homework_replay_passes_and_writes_its_chart() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
     let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
-    assert_eq!(
-        (width, height),
-        host::analysis_cli::pictures::COMPARISON_SIZE
-    );
+    assert_eq!((width, height), host::report::pictures::COMPARISON_SIZE);
     assert!(dir.join("section8-decay/model.ckpt").is_file());
     assert!(dir.join("grid-scaled/results.csv").is_file());
     std::fs::remove_dir_all(&dir).unwrap();

@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use host::analysis_cli::pictures::{
+use host::data::mnist;
+use host::report::pictures::{
     self, ACCURACY_SIZE, COMPARISON_SIZE, CONFUSION_SIZE, LOSS_SIZE, SAMPLES_SIZE, WEIGHTS_SIZE,
 };
-use host::mnist;
-use host::presets::Preset;
-use host::train::TrainStats;
+use host::train::presets::Preset;
+use host::train::trainer::TrainStats;
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("analysis-pictures-{}-{name}", std::process::id()));
@@ -40,14 +40,14 @@ fn decode_png(path: &Path) -> (u32, u32, f64) {
     )
 }
 
-/// A short real training run written by the lead's `train_cmd::run`, as `host train` does.
+/// A short real training run written by the `cli::train::train_and_write`, as `host train` does.
 fn trained_run_folder(name: &str) -> PathBuf {
     let dir = temp_dir(name);
     let mut s = Preset::Default.settings();
     s.hidden = 50;
     s.epochs = None;
     s.train.num_iters = 300; // two epoch marks (0 and 275)
-    host::train_cmd::run(&s, &mnist::default_data_dir(), Some(dir.clone()), true)
+    host::cli::train::train_and_write(&s, &mnist::default_data_dir(), Some(dir.clone()), true)
         .expect("short training run");
     dir
 }
@@ -55,7 +55,7 @@ fn trained_run_folder(name: &str) -> PathBuf {
 #[test]
 fn run_pictures_are_valid_pngs_of_the_documented_sizes_and_report_redraws_them() {
     let dir = trained_run_folder("run");
-    let files = host::analysis_cli::write_run_pictures(&dir).expect("pictures");
+    let files = host::report::pictures::write_run_pictures(&dir, None).expect("pictures");
     let names: Vec<String> = files
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
@@ -164,7 +164,8 @@ fn bad_run_folders_give_clear_errors() {
     s.hidden = 50;
     s.epochs = None;
     s.train.num_iters = 5;
-    host::train_cmd::run(&s, &mnist::default_data_dir(), Some(src.clone()), true).unwrap();
+    host::cli::train::train_and_write(&s, &mnist::default_data_dir(), Some(src.clone()), true)
+        .unwrap();
     std::fs::copy(src.join("metrics.json"), empty.join("metrics.json")).unwrap();
     std::fs::write(empty.join("model.ckpt"), b"not a checkpoint").unwrap();
     let e = report_err(&[empty.to_str().unwrap()]);

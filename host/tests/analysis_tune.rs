@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use host::analysis_cli::space::{Length, RealDim, Space};
-use host::analysis_cli::tune::{self, RunResult, TuneOptions};
-use host::checkpoint::Checkpoint;
-use host::mnist;
-use host::presets::Preset;
+use host::data::mnist;
+use host::train::checkpoint::Checkpoint;
+use host::train::presets::Preset;
+use host::tune::search_space::{Length, RealDim, Space};
+use host::tune::{self, RunResult, TuneOptions};
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("analysis-tune-{}-{name}", std::process::id()));
@@ -44,7 +44,7 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
     let ds = mnist::Dataset::from_raw(&raw);
     let out_dir = temp_dir("grid");
     let out =
-        tune::tune_on(&tiny_space(), &raw, &ds, &options(out_dir.clone(), 2, true)).expect("tune");
+        tune::tune(&tiny_space(), &raw, &ds, &options(out_dir.clone(), 2, true)).expect("tune");
 
     // Three rows: two trained, the lr 1e4 run diverged and is listed last with its error.
     assert_eq!(out.results.len(), 3);
@@ -77,7 +77,7 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
     // Its folder: checkpoint with the right shape, metrics that `host report` reads, int8 file.
     let ckpt = Checkpoint::load(&best.dir.join("model.ckpt")).unwrap();
     assert_eq!(ckpt.hidden, 50);
-    let metrics = host::analysis_cli::pictures::RunMetrics::load(&best.dir.join("metrics.json"))
+    let metrics = host::report::pictures::RunMetrics::load(&best.dir.join("metrics.json"))
         .expect("metrics.json of the best run");
     assert_eq!(metrics.val_acc, best.result.val_acc.unwrap());
     assert_eq!(
@@ -99,7 +99,7 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
         "metrics.json records the int8 export"
     );
     assert_eq!(raw_metrics["model_id"], model.model_id());
-    for name in host::analysis_cli::pictures::RUN_PICTURES {
+    for name in host::report::pictures::RUN_PICTURES {
         assert!(best.dir.join(name).is_file(), "{name}");
     }
 
@@ -138,7 +138,7 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
     assert!(table.lines().nth(3).unwrap().contains("failed"));
 
     // Each run is seeded: one job at a time gives the same numbers as two.
-    let again = tune::tune_on(
+    let again = tune::tune(
         &tiny_space(),
         &raw,
         &ds,

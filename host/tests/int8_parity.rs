@@ -10,9 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use host::checkpoint::Checkpoint;
-use host::mnist::{self, RawMnist};
+use host::data::mnist::{self, RawMnist};
 use host::quantize::{calibration_images, evaluate_int8, quantize};
+use host::train::checkpoint::Checkpoint;
+use model_format::Layout;
 use model_format::{Model, INPUT};
 
 /// Largest allowed |int8 - float| test accuracy, in percentage points.
@@ -43,7 +44,13 @@ fn int8_is_within_0_3_points_of_float_on_the_test_set() {
         .unwrap_or_else(|| data_dir().join("model.ckpt"));
     let ckpt = load_ckpt(&path);
     let raw = mnist();
-    let bytes = quantize(&ckpt, calibration_images(&raw.train_images)).unwrap();
+    let bytes = quantize(
+        &ckpt,
+        calibration_images(&raw.train_images),
+        Layout::default(),
+    )
+    .unwrap()
+    .bytes;
     let model = Model::from_bytes(&bytes).unwrap();
 
     let int8 = evaluate_int8(&model, &raw.test_images, &raw.test_labels);
@@ -51,7 +58,7 @@ fn int8_is_within_0_3_points_of_float_on_the_test_set() {
         .test_images
         .chunks_exact(INPUT)
         .zip(&raw.test_labels)
-        .filter(|(px, &label)| ckpt.predict_float(px) == usize::from(label))
+        .filter(|(px, &label)| ckpt.predict(px) == usize::from(label))
         .count();
     assert_eq!(int8.images, 10_000);
     let float_acc = float_correct as f64 / raw.test_labels.len() as f64;
@@ -80,7 +87,13 @@ fn committed_model_is_the_export_of_the_committed_checkpoint() {
         .unwrap_or_else(|e| panic!("{}: invalid model file: {e}", file.display()));
     let ckpt = load_ckpt(&data_dir().join("model.ckpt"));
     assert_eq!(model.dims().hidden, ckpt.hidden);
-    let fresh = quantize(&ckpt, calibration_images(&mnist().train_images)).unwrap();
+    let fresh = quantize(
+        &ckpt,
+        calibration_images(&mnist().train_images),
+        Layout::default(),
+    )
+    .unwrap()
+    .bytes;
     let fresh_id = Model::from_bytes(&fresh).unwrap().model_id();
     assert!(
         fresh == committed,

@@ -1,9 +1,9 @@
 //! A short run on the real MNIST files: the whole pipeline learns.
 
-use host::mnist::{self, Dataset, CLASSES, PIXELS};
-use host::net::TwoLayerNet;
+use host::data::mnist::{self, Dataset, CLASSES, PIXELS};
 use host::rng::NumpyRng;
-use host::train::{accuracy, train, NoObserver, TrainConfig};
+use host::train::net::TwoLayerNet;
+use host::train::trainer::{accuracy, train, Extras, NoObserver, TrainConfig, TrainData};
 
 #[test]
 fn few_hundred_iterations_reach_85_percent_validation() {
@@ -21,9 +21,9 @@ fn few_hundred_iterations_reach_85_percent_validation() {
     };
     let stats = train(
         &mut net,
-        &ds.train,
-        &ds.val,
+        TrainData::dense(&ds.train, &ds.val),
         &cfg,
+        &Extras::default(),
         &mut rng,
         &mut NoObserver,
     )

@@ -102,22 +102,22 @@ impl fmt::Display for DecodeError {
             DecodeError::UnsupportedLayout(l) => write!(
                 f,
                 "unsupported weight layout {l} (this reader implements layouts {}, {} and {})",
-                crate::LAYOUT_HIDDEN_MAJOR,
-                crate::LAYOUT_SMLAD,
-                crate::LAYOUT_SMLAD16
+                crate::Layout::HiddenMajor.tag(),
+                crate::Layout::Smlad.tag(),
+                crate::Layout::Smlad16.tag()
             ),
             // Bare metal without the feature: say how to get layout 2 (the message must fit
             // the protocol's 96-byte reason, which truncates it).
             #[cfg(not(mf_layout2))]
-            DecodeError::UnsupportedLayout(l) if l == crate::LAYOUT_SMLAD16 => {
+            DecodeError::UnsupportedLayout(l) if l == crate::Layout::Smlad16.tag() => {
                 f.write_str("layout 2 (int16) not built in: rebuild with feature layout-smlad16")
             }
             #[cfg(not(mf_layout2))]
             DecodeError::UnsupportedLayout(l) => write!(
                 f,
                 "unsupported weight layout {l} (this reader implements layouts {} and {})",
-                crate::LAYOUT_HIDDEN_MAJOR,
-                crate::LAYOUT_SMLAD
+                crate::Layout::HiddenMajor.tag(),
+                crate::Layout::Smlad.tag()
             ),
             DecodeError::DimsUnsupported {
                 input,

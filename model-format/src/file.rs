@@ -13,115 +13,17 @@
 use crc::{Crc, CRC_32_ISO_HDLC, CRC_64_XZ};
 use serde::{Deserialize, Serialize};
 
-use crate::{DecodeError, Field, INPUT, MAX_BIAS_ABS, MAX_CLASSES, MAX_HIDDEN, SHIFT_RANGE};
+use crate::{
+    DecodeError, Field, Layout, INPUT, MAX_BIAS_ABS, MAX_CLASSES, MAX_HIDDEN, SHIFT_RANGE,
+};
 
 /// The first four bytes of every model file.
 pub const MAGIC: [u8; 4] = *b"MNI8";
 /// The envelope/payload version this crate writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
-/// Layout tag 0: `w1` hidden-major (each hidden unit's 784 weights contiguous), `w2`
-/// class-major (each class's `hidden` weights contiguous). New kernels (e.g. an SMLAD-friendly
-/// interleaving) get new tags; a reader rejects tags it does not implement.
-pub const LAYOUT_HIDDEN_MAJOR: u8 = 0;
-/// Layout tag 1 (what the encoder writes by default): `w1` in blocks of [`ROW_BLOCK`] hidden
-/// units, each block a sequence of 16-byte groups holding 4 consecutive input weights of each
-/// of its 4 units (see `FORMAT.md`). One load of 4 inputs then serves 4 units, and each 32-bit
-/// weight word sign-extends with SXTB16 / SXTB16 ROR #8 into the halfword pairs that SMLAD
-/// multiplies with the input pairs (x0, x2) and (x1, x3). `H` is padded to a multiple of 4
-/// with zero rows. `w2` is class-major as in layout 0.
-pub const LAYOUT_SMLAD: u8 = 1;
-
-/// Layout tag 2 (optional; twice the `w1` bytes for fewer instructions on a Cortex-M4): the
-/// block/group order of layout 1, but every layer-1 weight stored as an int16 (LE) holding the
-/// int8 value sign-extended (each must be in -128..=127, so the logits are those of layouts 0
-/// and 1 for the same parameters). Within a group each unit's 4 weights are stored in the
-/// order (w0, w2, w1, w3): the two 32-bit words are then directly the halfword pairs SMLAD
-/// multiplies with the input pairs (x0, x2) and (x1, x3), with no SXTB16, and LDM loads two
-/// units' weights in one instruction. Padding units are zero, `w2` class-major as in layout 0.
-pub const LAYOUT_SMLAD16: u8 = 2;
-
-/// Hidden units per layer-1 block in layouts 1 and 2.
-pub const ROW_BLOCK: usize = 4;
-/// Inputs per weight word (and per group of a block) in layout 1.
-pub(crate) const GROUP: usize = 4;
-/// Bytes of one layer-1 block in layout 1 (4 units x 784 inputs).
-pub(crate) const BLOCK_BYTES: usize = ROW_BLOCK * INPUT;
-/// Bytes of one layer-1 block in layout 2 (4 units x 784 inputs x 2 bytes).
-pub(crate) const BLOCK_BYTES16: usize = 2 * BLOCK_BYTES;
-
-/// Whether `layout` stores `w1` in blocks of [`ROW_BLOCK`] units (layouts 1 and 2).
-pub(crate) const fn is_blocked(layout: u8) -> bool {
-    layout == LAYOUT_SMLAD || layout == LAYOUT_SMLAD16
-}
-
-/// Whether this build reads and runs `layout`: 0 and 1 always, 2 only with `cfg(mf_layout2)`
-/// (every hosted build; bare-metal builds with the cargo feature `layout-smlad16`).
-pub(crate) const fn layout_supported(layout: u8) -> bool {
-    layout == LAYOUT_HIDDEN_MAJOR
-        || layout == LAYOUT_SMLAD
-        || (cfg!(mf_layout2) && layout == LAYOUT_SMLAD16)
-}
-
-/// Bytes per stored layer-1 weight: 2 in layout 2, else 1.
-pub(crate) const fn w1_width(layout: u8) -> usize {
-    if layout == LAYOUT_SMLAD16 {
-        2
-    } else {
-        1
-    }
-}
-
-/// Hidden units stored in `w1` for `layout`: `hidden` itself in layout 0, rounded up to a
-/// multiple of [`ROW_BLOCK`] in layouts 1 and 2 (the extra units are zero padding, never used).
-pub(crate) const fn stored_hidden(layout: u8, hidden: usize) -> usize {
-    if is_blocked(layout) {
-        hidden.div_ceil(ROW_BLOCK) * ROW_BLOCK
-    } else {
-        hidden
-    }
-}
-
-/// Position in layout 2 of weight `k` (0..4) of a unit's group: (w0, w2, w1, w3).
-const SMLAD16_ORDER: [usize; GROUP] = [0, 2, 1, 3];
-
-/// Index (in stored weights, i.e. bytes for layouts 0/1 and int16 entries for layout 2) inside
-/// the stored `w1` of the weight from input `i` to hidden unit `j`.
-/// Layout 1: block `j / 4`, group `i / 4`, row `j % 4` inside the group, byte `i % 4`.
-/// Layout 2: the same, with the 4 weights of a row in the order (w0, w2, w1, w3).
-#[inline]
-pub(crate) const fn w1_index(layout: u8, j: usize, i: usize) -> usize {
-    if is_blocked(layout) {
-        let k = if layout == LAYOUT_SMLAD16 {
-            SMLAD16_ORDER[i % GROUP]
-        } else {
-            i % GROUP
-        };
-        (j / ROW_BLOCK) * BLOCK_BYTES
-            + (i / GROUP) * (ROW_BLOCK * GROUP)
-            + (j % ROW_BLOCK) * GROUP
-            + k
-    } else {
-        j * INPUT + i
-    }
-}
-
-/// The stored weight at `index` (see [`w1_index`]) of a `w1` in `layout`, as stored: the byte
-/// as i8, or (layout 2) the LE int16. `None` past the end.
-#[inline]
-pub(crate) fn w1_stored(layout: u8, w1: &[u8], index: usize) -> Option<i16> {
-    if layout == LAYOUT_SMLAD16 {
-        let at = index.checked_mul(2)?;
-        match w1.get(at..at.checked_add(2)?)? {
-            &[lo, hi] => Some(i16::from_le_bytes([lo, hi])),
-            _ => None,
-        }
-    } else {
-        w1.get(index).map(|&b| i16::from(b as i8))
-    }
-}
-
-/// CRC-32/ISO-HDLC (the zlib/PNG CRC) over every byte before the CRC field.
-pub(crate) const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+/// CRC-32/ISO-HDLC (the zlib/PNG CRC): over every byte of a model file before its CRC field,
+/// and over the payload of every protocol frame.
+pub const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
 /// CRC-64/XZ of the payload bytes: the model id.
 pub(crate) const CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_XZ);
 
@@ -159,7 +61,8 @@ pub(crate) struct Payload<'a> {
     pub classes: u32,
     /// Float value of one logit unit (informational: inference never uses it).
     pub logit_scale: f32,
-    /// int8, `hidden * input` as laid out by `layout` (see [`w1_offset`]).
+    /// int8 (int16 LE in layout 2), `stored_hidden * input` as laid out by `layout` (see
+    /// [`Layout::weight_index`]).
     #[serde(borrow)]
     pub w1: &'a [u8],
     /// int32 LE, `hidden`.
@@ -181,6 +84,7 @@ pub(crate) struct Payload<'a> {
 
 /// A checked, decoded file: everything [`crate::Model`] needs.
 pub(crate) struct Decoded<'a> {
+    pub layout: Layout,
     pub version: u16,
     pub model_id: u64,
     pub crc32: u32,
@@ -250,8 +154,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     {
         return Err(DecodeError::Malformed);
     }
-    validate(&payload)?;
+    let layout = validate(&payload)?;
     Ok(Decoded {
+        layout,
         version: header.version,
         model_id: envelope.model_id,
         crc32: trailer.crc32,
@@ -284,8 +189,9 @@ fn canonical_payload_len(p: &Payload<'_>) -> usize {
 }
 
 /// Layout tag, dims, array lengths and parameter ranges.
-fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
-    if !layout_supported(p.layout) {
+fn validate(p: &Payload<'_>) -> Result<Layout, DecodeError> {
+    let layout = Layout::try_from(p.layout)?;
+    if !layout.is_built_in() {
         return Err(DecodeError::UnsupportedLayout(p.layout));
     }
     let (input, hidden, classes) = (p.input as usize, p.hidden as usize, p.classes as usize);
@@ -301,11 +207,7 @@ fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
     }
     // Products cannot overflow: all factors are bounded by the dims check above.
     let sizes = [
-        (
-            Field::Weights1,
-            p.w1.len(),
-            stored_hidden(p.layout, hidden) * input * w1_width(p.layout),
-        ),
+        (Field::Weights1, p.w1.len(), layout.w1_bytes(hidden)),
         (Field::Bias1, p.b1.len(), hidden * 4),
         (Field::Multiplier, p.multiplier.len(), hidden * 4),
         (Field::Shift, p.shift.len(), hidden),
@@ -322,9 +224,9 @@ fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
         }
     }
     // Layout 1/2 padding units must be zero: one model, one file (and one id).
-    if let Some(index) = (hidden..stored_hidden(p.layout, hidden))
-        .flat_map(|j| (0..INPUT).map(move |i| w1_index(p.layout, j, i)))
-        .find(|&o| w1_stored(p.layout, p.w1, o).is_some_and(|w| w != 0))
+    if let Some(index) = (hidden..layout.stored_hidden(hidden))
+        .flat_map(|j| (0..INPUT).map(move |i| layout.weight_index(j, i)))
+        .find(|&o| layout.stored_weight(p.w1, o).is_some_and(|w| w != 0))
     {
         return Err(DecodeError::ParamOutOfRange {
             field: Field::Weights1,
@@ -334,7 +236,7 @@ fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
     // Layout 2 stores int8 values in int16 slots: anything outside -128..=127 would give
     // logits no int8 model has (and could overflow the i32 accumulator bound). The index is
     // that of the int16 entry.
-    if p.layout == LAYOUT_SMLAD16 {
+    if layout == Layout::Smlad16 {
         if let Some(index) =
             p.w1.chunks_exact(2)
                 .position(|w| !(-128..=127).contains(&i16::from_le_bytes([w[0], w[1]])))
@@ -364,7 +266,7 @@ fn validate(p: &Payload<'_>) -> Result<(), DecodeError> {
             index: 0,
         });
     }
-    Ok(())
+    Ok(layout)
 }
 
 fn check_each_i32(bytes: &[u8], field: Field, ok: impl Fn(i32) -> bool) -> Result<(), DecodeError> {

@@ -2,7 +2,8 @@
 //! a fixed `[u8; MAX_HIDDEN]` scratch on the stack and i32/i64 arithmetic that the decode-time
 //! range checks keep exact (nothing overflows, nothing wraps).
 
-use crate::file::{is_blocked, le_i32s, BLOCK_BYTES, BLOCK_BYTES16, GROUP};
+use crate::file::le_i32s;
+use crate::layout::{BLOCK_BYTES, BLOCK_BYTES16, GROUP};
 use crate::{Model, INPUT, MAX_CLASSES, MAX_HIDDEN, ROW_BLOCK};
 
 /// The result of one inference.
@@ -16,6 +17,19 @@ pub struct Prediction {
     pub logits: [i32; MAX_CLASSES],
 }
 
+/// Index of the largest value, ties going to the lowest index (as numpy's argmax); 0 for
+/// no values. The one argmax of the workspace: integer logits here, float scores on the host.
+pub fn argmax<T: PartialOrd + Copy>(values: impl IntoIterator<Item = T>) -> usize {
+    let mut best: Option<(usize, T)> = None;
+    for (i, v) in values.into_iter().enumerate() {
+        // Strictly greater replaces: ties go to the lowest index.
+        if best.is_none_or(|(_, b)| v > b) {
+            best = Some((i, v));
+        }
+    }
+    best.map_or(0, |(i, _)| i)
+}
+
 impl Prediction {
     /// The prediction for `logits`, of which the first `classes` (clamped to
     /// 1..=MAX_CLASSES) are valid: the rest are zeroed, and the class is the index of the
@@ -24,13 +38,7 @@ impl Prediction {
     pub fn from_logits(mut logits: [i32; MAX_CLASSES], classes: usize) -> Self {
         let classes = classes.clamp(1, MAX_CLASSES);
         logits.iter_mut().skip(classes).for_each(|l| *l = 0);
-        // Strictly greater replaces: ties go to the lowest index.
-        let (mut class, mut best) = (0usize, i32::MIN);
-        for (k, &l) in logits.iter().take(classes).enumerate() {
-            if k == 0 || l > best {
-                (class, best) = (k, l);
-            }
-        }
+        let class = argmax(logits.iter().take(classes).copied());
         Prediction {
             class: class as u8,
             classes: classes as u8,
@@ -83,7 +91,7 @@ impl Model<'_> {
         let mut scratch = [0u8; MAX_HIDDEN];
 
         // Layer 1 into the scratch, by the kernel for the stored layout.
-        if is_blocked(self.layout) {
+        if self.layout.is_blocked() {
             self.layer1_blocks(pixels, &mut scratch);
         } else {
             self.layer1_rows(pixels, &mut scratch);
@@ -176,12 +184,12 @@ impl Model<'_> {
         let x = dsp::widen(pixels, &mut buf);
         #[cfg(not(mf_dsp))]
         let x = &();
-        // One loop per layout, so the layout-1 loop is exactly what it was before layout 2
-        // existed (a layout test inside the loop cost ~1,400 instructions per inference).
+        // One loop per layout: a layout test inside the loop would cost instructions on every
+        // group.
         // Without `cfg(mf_layout2)` (bare metal without the feature `layout-smlad16`) the
         // decoder rejects layout 2, so only the layout-1 loop is compiled in.
         #[cfg(mf_layout2)]
-        if self.layout == crate::LAYOUT_SMLAD16 {
+        if self.layout == crate::Layout::Smlad16 {
             self.layer1_blocks_of::<true>(pixels, x, scratch);
             return;
         }

@@ -16,16 +16,18 @@ extern crate std;
 mod error;
 mod file;
 mod infer;
+mod layout;
 mod model;
 #[cfg(feature = "std")]
 mod params;
 pub mod protocol;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{DecodeError, Field};
-pub use file::{
-    FORMAT_VERSION, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, LAYOUT_SMLAD16, MAGIC, ROW_BLOCK,
-};
-pub use infer::{requantize, Prediction};
+pub use file::{CRC32, FORMAT_VERSION, MAGIC};
+pub use infer::{argmax, requantize, Prediction};
+pub use layout::{Layout, ROW_BLOCK};
 pub use model::{Dims, Model};
 #[cfg(feature = "std")]
 pub use params::{EncodeError, ModelParams};

@@ -1,7 +1,7 @@
 //! A decoded, validated model borrowing its arrays from the file bytes.
 
 use crate::file::{self, le_i32s};
-use crate::{DecodeError, Field, INPUT};
+use crate::{DecodeError, Field, Layout, INPUT};
 
 /// Layer sizes of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,7 +21,9 @@ pub struct Dims {
 pub struct Model<'a> {
     pub(crate) dims: Dims,
     pub(crate) version: u16,
-    pub(crate) layout: u8,
+    pub(crate) layout: Layout,
+    /// Bytes from the start of the file to its layer-1 weights.
+    pub(crate) w1_offset: usize,
     pub(crate) model_id: u64,
     pub(crate) crc32: u32,
     pub(crate) file_len: usize,
@@ -42,6 +44,8 @@ impl<'a> Model<'a> {
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Model<'a>, DecodeError> {
         let d = file::decode(bytes)?;
         let p = d.payload;
+        // `p.w1` is a subslice of `bytes`, so the difference is its offset in the file.
+        let w1_offset = (p.w1.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
         Ok(Model {
             dims: Dims {
                 input: p.input as usize,
@@ -49,7 +53,8 @@ impl<'a> Model<'a> {
                 classes: p.classes as usize,
             },
             version: d.version,
-            layout: p.layout,
+            layout: d.layout,
+            w1_offset,
             model_id: d.model_id,
             crc32: d.crc32,
             file_len: bytes.len(),
@@ -78,11 +83,20 @@ impl<'a> Model<'a> {
         self.version
     }
 
-    /// Weight layout tag ([`crate::LAYOUT_HIDDEN_MAJOR`], [`crate::LAYOUT_SMLAD`] or
-    /// [`crate::LAYOUT_SMLAD16`]). Only the
-    /// stored order of `w1` depends on it; every accessor and `infer` give the same results.
-    pub fn layout(&self) -> u8 {
+    /// How the file stores its layer-1 weights.
+    pub fn layout(&self) -> Layout {
         self.layout
+    }
+
+    /// Bytes from the start of the file to its layer-1 weights.
+    pub fn w1_offset(&self) -> usize {
+        self.w1_offset
+    }
+
+    /// Zero bytes to place before the file (in a word-aligned buffer) so that its layer-1
+    /// weights start on a word boundary: the SMLAD kernel loads them with LDRD.
+    pub fn w1_align_pad(&self) -> usize {
+        (4 - self.w1_offset % 4) % 4
     }
 
     /// The stored (and verified) CRC-32 of the file.
@@ -129,7 +143,9 @@ impl<'a> Model<'a> {
             (0..INPUT).map(move |i| {
                 // Decoding checked the length for these dims (so the entry exists) and, for
                 // layout 2, that every int16 is in i8 range (so the cast is exact).
-                file::w1_stored(layout, w1, file::w1_index(layout, j, i)).map_or(0, |w| w as i8)
+                layout
+                    .stored_weight(w1, layout.weight_index(j, i))
+                    .map_or(0, |w| w as i8)
             })
         })
     }

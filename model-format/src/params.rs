@@ -2,12 +2,8 @@
 
 use std::vec::Vec;
 
-use crate::file::{is_blocked, stored_hidden, w1_index, w1_width};
 use crate::file::{Envelope, Header, Payload, Trailer, CRC32, CRC64};
-use crate::{
-    DecodeError, Dims, Model, FORMAT_VERSION, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, LAYOUT_SMLAD16,
-    MAGIC,
-};
+use crate::{DecodeError, Dims, Layout, Model, FORMAT_VERSION, MAGIC};
 
 /// The integer parameters of a model, owned: what the quantiser produces and the encoder
 /// writes. Arrays are in the logical order below (that of layout 0) whatever layout a file
@@ -63,21 +59,17 @@ fn i8_bytes(values: &[i8]) -> Vec<u8> {
 }
 
 impl ModelParams {
-    /// Encode as a model file in the default layout ([`LAYOUT_SMLAD`], the one the Cortex-M4
-    /// kernel reads fastest), current version. The result is decoded again before it is
-    /// returned, so a file this returns is one every reader accepts.
+    /// Encode as a model file in the default layout ([`Layout::Smlad`], the one the
+    /// Cortex-M4 kernel reads fastest), current version. The result is decoded again before
+    /// it is returned, so a file this returns is one every reader accepts.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        self.encode_with_layout(LAYOUT_SMLAD)
+        self.encode_with_layout(Layout::default())
     }
 
-    /// Encode with the weight layout `layout` ([`LAYOUT_HIDDEN_MAJOR`], [`LAYOUT_SMLAD`] or
-    /// [`LAYOUT_SMLAD16`]; another tag is `Invalid(UnsupportedLayout)`). All give the same
-    /// logits everywhere; layout 2 doubles the layer-1 weight bytes.
-    pub fn encode_with_layout(&self, layout: u8) -> Result<Vec<u8>, EncodeError> {
+    /// Encode with the weight layout `layout`. All layouts give the same logits everywhere;
+    /// [`Layout::Smlad16`] doubles the layer-1 weight bytes.
+    pub fn encode_with_layout(&self, layout: Layout) -> Result<Vec<u8>, EncodeError> {
         let dim = |d: usize| u32::try_from(d).map_err(|_| EncodeError::DimsTooLarge);
-        if layout != LAYOUT_HIDDEN_MAJOR && layout != LAYOUT_SMLAD && layout != LAYOUT_SMLAD16 {
-            return Err(EncodeError::Invalid(DecodeError::UnsupportedLayout(layout)));
-        }
         let (w1, b1, multiplier) = (
             self.w1_bytes(layout),
             le_bytes(&self.b1),
@@ -85,7 +77,7 @@ impl ModelParams {
         );
         let (w2, b2) = (i8_bytes(&self.w2), le_bytes(&self.b2));
         let payload = Payload {
-            layout,
+            layout: layout.tag(),
             input: dim(self.dims.input)?,
             hidden: dim(self.dims.hidden)?,
             classes: dim(self.dims.classes)?,
@@ -121,16 +113,16 @@ impl ModelParams {
     /// `w1` rearranged for `layout` (layout 2: each int8 sign-extended to an LE int16). A `w1`
     /// of the wrong length for the dims is written as given (layouts 0 and 1) and then refused
     /// by the decode check.
-    fn w1_bytes(&self, layout: u8) -> Vec<u8> {
+    fn w1_bytes(&self, layout: Layout) -> Vec<u8> {
         let (input, hidden) = (self.dims.input, self.dims.hidden);
-        if !is_blocked(layout) || input != crate::INPUT || self.w1.len() != hidden * input {
+        if !layout.is_blocked() || input != crate::INPUT || self.w1.len() != hidden * input {
             return i8_bytes(&self.w1);
         }
-        let width = w1_width(layout);
-        let mut out = std::vec![0u8; stored_hidden(layout, hidden) * input * width];
+        let width = layout.bytes_per_weight();
+        let mut out = std::vec![0u8; layout.w1_bytes(hidden)];
         for (j, row) in self.w1.chunks_exact(input).enumerate() {
             for (i, &w) in row.iter().enumerate() {
-                let at = w1_index(layout, j, i) * width;
+                let at = layout.weight_index(j, i) * width;
                 if let Some(slot) = out.get_mut(at..at + width) {
                     slot.copy_from_slice(&i16::from(w).to_le_bytes()[..width]);
                 }

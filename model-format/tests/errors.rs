@@ -173,10 +173,8 @@ fn unsupported_layout() {
         Ok(())
     );
     assert_eq!(
-        small_params(4, 10).encode_with_layout(3),
-        Err(model_format::EncodeError::Invalid(
-            DecodeError::UnsupportedLayout(3)
-        ))
+        model_format::Layout::try_from(3),
+        Err(DecodeError::UnsupportedLayout(3))
     );
 }
 

@@ -40,8 +40,8 @@ fn reference(p: &ModelParams, px: &[u8; INPUT]) -> (Vec<i64>, Vec<i64>, usize) {
 fn check(p: &ModelParams, px: &[u8; INPUT]) -> Result<(), TestCaseError> {
     let (_, logits, class) = reference(p, px);
     for layout in [
-        model_format::LAYOUT_HIDDEN_MAJOR,
-        model_format::LAYOUT_SMLAD,
+        model_format::Layout::HiddenMajor,
+        model_format::Layout::Smlad,
     ] {
         let bytes = p.encode_with_layout(layout).unwrap();
         let got = Model::from_bytes(&bytes).unwrap().infer(px);

@@ -4,10 +4,7 @@
 mod common;
 
 use common::{arb_params, arb_pixels, small_params, RawFile, CRC32, CRC64};
-use model_format::{
-    DecodeError, Model, FORMAT_VERSION, INPUT, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, LAYOUT_SMLAD16,
-    MAGIC,
-};
+use model_format::{DecodeError, Layout, Model, FORMAT_VERSION, INPUT, MAGIC};
 use proptest::prelude::*;
 
 proptest! {
@@ -17,7 +14,7 @@ proptest! {
         let model = Model::from_bytes(&bytes).expect("own output decodes");
         prop_assert_eq!(model.dims(), params.dims);
         prop_assert_eq!(model.version(), FORMAT_VERSION);
-        prop_assert_eq!(model.layout(), LAYOUT_SMLAD);
+        prop_assert_eq!(model.layout(), Layout::Smlad);
         prop_assert_eq!(model.file_len(), bytes.len());
         prop_assert_eq!(model.to_params(), params.clone());
         prop_assert_eq!(model.w1().collect::<Vec<_>>(), params.w1.clone());
@@ -29,11 +26,11 @@ proptest! {
     /// independent writer agrees with `encode_with_layout(0)` byte for byte.
     #[test]
     fn layouts_0_and_1_are_the_same_model(params in arb_params(), px in arb_pixels()) {
-        let old = params.encode_with_layout(LAYOUT_HIDDEN_MAJOR).unwrap();
+        let old = params.encode_with_layout(Layout::HiddenMajor).unwrap();
         prop_assert_eq!(&old, &RawFile::from_params_layout0(&params).build());
         let new = params.encode().unwrap();
         let (m0, m1) = (Model::from_bytes(&old).unwrap(), Model::from_bytes(&new).unwrap());
-        prop_assert_eq!(m0.layout(), LAYOUT_HIDDEN_MAJOR);
+        prop_assert_eq!(m0.layout(), Layout::HiddenMajor);
         prop_assert_eq!(m0.to_params(), m1.to_params());
         prop_assert_eq!(m0.infer(&px), m1.infer(&px));
         prop_assert_eq!(m0.to_params().encode().unwrap(), new);
@@ -43,14 +40,14 @@ proptest! {
     /// come back, the logits are those of layout 1, and re-encoding reproduces the file.
     #[test]
     fn layout_2_is_the_same_model(params in arb_params(), px in arb_pixels()) {
-        let wide = params.encode_with_layout(LAYOUT_SMLAD16).unwrap();
+        let wide = params.encode_with_layout(Layout::Smlad16).unwrap();
         prop_assert_eq!(&wide, &RawFile::from_params_layout2(&params).build());
         let narrow = params.encode().unwrap();
         let (m1, m2) = (Model::from_bytes(&narrow).unwrap(), Model::from_bytes(&wide).unwrap());
-        prop_assert_eq!(m2.layout(), LAYOUT_SMLAD16);
+        prop_assert_eq!(m2.layout(), Layout::Smlad16);
         prop_assert_eq!(m2.to_params(), params.clone());
         prop_assert_eq!(m2.infer(&px), m1.infer(&px));
-        prop_assert_eq!(m2.to_params().encode_with_layout(LAYOUT_SMLAD16).unwrap(), wide);
+        prop_assert_eq!(m2.to_params().encode_with_layout(Layout::Smlad16).unwrap(), wide);
     }
 
     /// The crate's encoder and the independent writer in `common` (written from FORMAT.md)

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::Context;
-use host::device_cli::build::{build_firmware, build_firmware_with, default_model_path, Board};
+use host::device::firmware_build::{
+    build_firmware, build_firmware_with, default_model_path, Board,
+};
 
 /// The committed model file the firmware embeds by default.
 pub fn default_model() -> PathBuf {
@@ -30,7 +32,7 @@ pub fn default_firmware() -> anyhow::Result<&'static Path> {
     static ELF: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = ELF.get_or_init(|| {
         // Fail early with the install hint rather than after a build.
-        host::device_cli::qemu::find_qemu()
+        host::device::qemu::find_qemu()
             .and_then(|_| build_firmware(Board::QemuMps2An386, &default_model(), false))
             .map_err(|e| format!("{e:#}"))
     });
@@ -46,7 +48,7 @@ pub fn default_firmware() -> anyhow::Result<&'static Path> {
 pub fn parity_firmware() -> anyhow::Result<&'static Path> {
     static ELF: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = ELF.get_or_init(|| {
-        host::device_cli::qemu::find_qemu()
+        host::device::qemu::find_qemu()
             .and_then(|_| {
                 build_firmware_with(
                     Board::QemuMps2An386,
@@ -66,7 +68,7 @@ pub fn parity_firmware() -> anyhow::Result<&'static Path> {
 /// Build the default QEMU firmware (no optional features, whatever the model's layout) with the
 /// model bytes `model` (written to a temporary file).
 pub fn firmware_with_model(model: &[u8]) -> anyhow::Result<PathBuf> {
-    host::device_cli::qemu::find_qemu()?;
+    host::device::qemu::find_qemu()?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("model.postcard");
     std::fs::write(&path, model)?;

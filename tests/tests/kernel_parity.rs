@@ -7,16 +7,12 @@
 //!
 //! Needs `qemu-system-arm`; without it the test FAILS with the install hint.
 
-use model_format::{
-    Dims, Model, ModelParams, INPUT, LAYOUT_HIDDEN_MAJOR, LAYOUT_SMLAD, LAYOUT_SMLAD16,
-};
+use model_format::protocol::parity::{self, RECORD_LEN, STATUS_DECODED};
+use model_format::{Dims, Layout, Model, ModelParams, INPUT};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 use tests::parity_firmware;
-
-/// Bytes of one record of the parity output (class + 16 logits).
-const RECORD: usize = 1 + 4 * 16;
 
 fn weights(n: usize) -> impl Strategy<Value = Vec<i8>> {
     // Extremes often: -128 and 127 stress the sign extension and the accumulator bounds.
@@ -84,9 +80,9 @@ fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
         // fifth in layout 0 (old files on the chip). Case 6 is H = 1024 in layout 2 (a 1.6 MB
         // file; the firmware's RAM buffer holds ~4 MB).
         let layout = match n % 5 {
-            4 => LAYOUT_HIDDEN_MAJOR,
-            1 | 3 => LAYOUT_SMLAD16,
-            _ => LAYOUT_SMLAD,
+            4 => Layout::HiddenMajor,
+            1 | 3 => Layout::Smlad16,
+            _ => Layout::Smlad,
         };
         let file = p.encode_with_layout(layout).unwrap();
         let count = if hidden >= 512 { 2 } else { 4 };
@@ -98,12 +94,9 @@ fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
 
     let mut input = Vec::new();
     for c in &cases {
-        input.extend((c.file.len() as u32).to_le_bytes());
-        input.extend(&c.file);
-        input.extend(((c.images.len() / INPUT) as u32).to_le_bytes());
-        input.extend(&c.images);
+        parity::encode_case(&mut input, &c.file, &c.images);
     }
-    let output = host::device_cli::qemu::run_parity(elf, &input).unwrap();
+    let output = host::device::qemu::run_parity(elf, &input).unwrap();
 
     let mut at = 0;
     let mut checked = 0;
@@ -111,34 +104,31 @@ fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
         let model = Model::from_bytes(&c.file).unwrap();
         assert_eq!(
             output.get(at),
-            Some(&0),
+            Some(&STATUS_DECODED),
             "case {n}: the firmware rejected the model"
         );
         at += 1;
         for (k, img) in c.images.chunks_exact(INPUT).enumerate() {
             let want = model.infer(img.try_into().unwrap());
             let rec = output
-                .get(at..at + RECORD)
+                .get(at..at + RECORD_LEN)
                 .unwrap_or_else(|| panic!("case {n}: output ends at image {k}"));
-            let logits: Vec<i32> = rec[1..]
-                .chunks_exact(4)
-                .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
-                .collect();
+            let (class, logits) = parity::decode_record(rec.try_into().unwrap());
             assert_eq!(
-                (rec[0], logits.as_slice()),
+                (class, &logits[..]),
                 (want.class, &want.logits[..]),
                 "case {n} (hidden {}, layout {}), image {k}",
                 model.dims().hidden,
-                model.layout()
+                model.layout().tag()
             );
-            at += RECORD;
+            at += RECORD_LEN;
             checked += 1;
         }
     }
     assert_eq!(at, output.len(), "trailing output");
     let wide = cases
         .iter()
-        .filter(|c| Model::from_bytes(&c.file).map(|m| m.layout()) == Ok(LAYOUT_SMLAD16))
+        .filter(|c| Model::from_bytes(&c.file).map(|m| m.layout()) == Ok(Layout::Smlad16))
         .count();
     assert!(wide >= 5, "only {wide} layout-2 models");
     eprintln!(

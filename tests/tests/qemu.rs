@@ -5,10 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use host::device_cli::classify::classify_on;
-use host::device_cli::client::{request_bytes, Client, Reply};
-use host::device_cli::eval::qemu_eval;
-use host::device_cli::qemu::{run_check, SerialSession, EXIT_MODEL_REJECTED};
+use host::device::classify::classify_on;
+use host::device::client::{request_bytes, Client, Reply};
+use host::device::qemu::{run_check, SerialSession};
+use host::device::qemu_eval::qemu_eval;
+use model_format::protocol::ExitCode;
 use model_format::protocol::{CycleCounter, ErrorReply, ModelStatus, RequestBody, MAX_FRAME};
 use model_format::{Model, INPUT};
 use tests::{default_firmware, default_model, default_model_bytes, firmware_with_model};
@@ -148,7 +149,11 @@ fn broken_frames_get_error_replies_and_the_next_frame_is_answered() {
 /// boot report line ("boot: model rejected: ...").
 fn rejected_at_boot(elf: &std::path::Path) -> String {
     let run = run_check(elf).unwrap();
-    assert_eq!(run.exit_code, Some(EXIT_MODEL_REJECTED), "{run:?}");
+    assert_eq!(
+        run.exit_code,
+        Some(ExitCode::ModelRejected.code()),
+        "{run:?}"
+    );
     let boot = run
         .stdout
         .lines()
@@ -197,7 +202,7 @@ fn layout2_model_is_rejected_by_the_default_firmware() {
     let layout2 = Model::from_bytes(&bytes)
         .unwrap()
         .to_params()
-        .encode_with_layout(model_format::LAYOUT_SMLAD16)
+        .encode_with_layout(model_format::Layout::Smlad16)
         .unwrap();
     let elf = firmware_with_model(&layout2).unwrap();
     let boot = rejected_at_boot(&elf);

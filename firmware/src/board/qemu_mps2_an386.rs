@@ -28,6 +28,7 @@ use crate::cmsdk_uart::{CmsdkUart, MPS2_UART0};
 use crate::protocol::{CycleCounter, ModelStatus};
 use crate::server::{Device, Server};
 use crate::{stack, NoLed, Stopwatch, BOARD, FIRMWARE_VERSION};
+use model_format::protocol::ExitCode;
 
 /// Under `-icount shift=0` QEMU advances virtual time 1 ns per instruction, and SysTick on the
 /// 25 MHz core clock ticks every 40 ns: one tick is 40 instructions.
@@ -40,10 +41,10 @@ const USAGE: &str =
 #[cfg(not(feature = "parity"))]
 const USAGE: &str = "usage: firmware [serve | check | batch IN OUT] (semihosting arguments)";
 
-const EXIT_OK: u32 = 0;
-const EXIT_USAGE: u32 = 2;
-const EXIT_MODEL_REJECTED: u32 = 3;
-const EXIT_IO: u32 = 4;
+const EXIT_OK: u32 = ExitCode::Ok as u32;
+const EXIT_USAGE: u32 = ExitCode::Usage as u32;
+const EXIT_MODEL_REJECTED: u32 = ExitCode::ModelRejected as u32;
+const EXIT_IO: u32 = ExitCode::Io as u32;
 
 /// Free-running 24-bit SysTick; elapsed readings are correct up to 2^24 ticks
 /// (671 million instructions), far above one inference.

@@ -98,7 +98,7 @@ pub fn layout2_w1(w1: &[i8], hidden: usize) -> Vec<u8> {
 }
 
 impl RawFile {
-    /// The file in layout 2 (`encode_with_layout(LAYOUT_SMLAD16)`).
+    /// The file in layout 2 (`encode_with_layout(Layout::Smlad16)`).
     pub fn from_params_layout2(p: &ModelParams) -> RawFile {
         RawFile {
             layout: 2,

@@ -1,0 +1,84 @@
+//! `host classify` and `host qemu-eval`: the firmware on a board or in QEMU against the host.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use crate::device::{classify, firmware_build, qemu_eval};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum DeviceCommand {
+    /// Classify test images through the firmware's serial protocol (a board on --port, or the
+    /// firmware in QEMU with --qemu) and compare with the host reference.
+    Classify(ClassifyArgs),
+    /// Boot the firmware in QEMU batch mode on the test set and compare every logit with the host.
+    QemuEval(QemuEvalArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClassifyArgs {
+    /// Serial port of a board running the firmware (e.g. /dev/ttyACM0 for a Nucleo's ST-LINK).
+    #[arg(long, conflicts_with = "qemu", required_unless_present = "qemu")]
+    pub port: Option<String>,
+    /// Baud rate for --port.
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+    /// Build the firmware and run it in QEMU, talking to its emulated UART.
+    #[arg(long)]
+    pub qemu: bool,
+    /// Number of test images (the first N of the MNIST test set).
+    #[arg(long, default_value_t = 100)]
+    pub images: usize,
+    /// Model file the device runs (the host reference; embedded in the QEMU build).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// With --qemu: boot this firmware ELF instead of building one.
+    #[arg(long, requires = "qemu")]
+    pub elf: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct QemuEvalArgs {
+    /// Model file to embed in the firmware (default: data/model.postcard).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Number of test images (the first N of the MNIST test set, at most 10,000).
+    #[arg(long, default_value_t = 10_000)]
+    pub images: usize,
+    /// Print one JSON object instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// Boot this firmware ELF instead of building one (it must embed the same model).
+    #[arg(long)]
+    pub elf: Option<PathBuf>,
+}
+
+pub fn run(cmd: DeviceCommand) -> anyhow::Result<()> {
+    match cmd {
+        DeviceCommand::Classify(a) => {
+            let model = a.model.unwrap_or_else(firmware_build::default_model_path);
+            match (a.port, a.qemu) {
+                (Some(port), false) => classify::classify_port(&port, a.baud, &model, a.images),
+                (None, true) => classify::classify_qemu(&model, a.elf.as_deref(), a.images),
+                _ => bail!("pass exactly one of --port PATH and --qemu"),
+            }
+        }
+        DeviceCommand::QemuEval(a) => {
+            let model = a.model.unwrap_or_else(firmware_build::default_model_path);
+            let report = qemu_eval::qemu_eval(&model, a.images, a.elf.as_deref(), !a.json)?;
+            if a.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{report}");
+            }
+            if report.identical != report.images {
+                bail!(
+                    "the firmware differs from the host on {} of {} images",
+                    report.images - report.identical,
+                    report.images
+                );
+            }
+            Ok(())
+        }
+    }
+}

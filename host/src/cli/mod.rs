@@ -1,0 +1,72 @@
+//! The command line: clap types and one file per subcommand. Each file turns its arguments
+//! into calls of the library and prints the results; `main.rs` only parses and dispatches.
+
+pub mod device;
+pub mod eval;
+pub mod homework;
+pub mod model;
+pub mod report;
+pub mod toy;
+pub mod train;
+pub mod tune;
+
+use clap::{Parser, Subcommand};
+
+/// Train the homework's two-layer MNIST net and run it bit-exact on microcontrollers.
+///
+/// With no command, trains the default preset on data/mnist (same as `host train`).
+#[derive(Parser, Debug)]
+#[command(version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train on MNIST and write a run folder (checkpoint, metrics.json).
+    Train(Box<train::TrainArgs>),
+    /// The homework's toy checks (scores, loss, gradient check, toy training) beside its numbers.
+    Toy {
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Numerical gradient check of the toy model (centred differences, h = 1e-5).
+    Gradcheck {
+        /// Regularisation strength used in the loss.
+        #[arg(long, default_value_t = 0.05)]
+        reg: f64,
+    },
+    /// Accuracy of a float checkpoint on the validation and test sets.
+    Eval(eval::EvalArgs),
+    #[command(flatten)]
+    Model(model::ModelCommand),
+    #[command(flatten)]
+    Device(device::DeviceCommand),
+    /// Grid or random search over hidden size, learning rate, reg, decay, length and batch, in parallel.
+    Tune(Box<tune::TuneArgs>),
+    /// Write the pictures of a run folder again (loss, accuracy, weights, samples, confusion matrix).
+    Report(report::ReportArgs),
+    /// Replay the homework section by section, our numbers beside its own, with a pass/fail summary.
+    Homework(homework::HomeworkArgs),
+}
+
+/// Run one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => train::run(train::TrainArgs {
+            data: crate::data::mnist::default_data_dir(),
+            ..train::TrainArgs::default()
+        }),
+        Some(Command::Train(a)) => train::run(*a),
+        Some(Command::Toy { json }) => toy::run_toy(json),
+        Some(Command::Gradcheck { reg }) => toy::run_gradcheck(reg),
+        Some(Command::Eval(a)) => eval::run(a),
+        Some(Command::Model(c)) => model::run(c),
+        Some(Command::Device(c)) => device::run(c),
+        Some(Command::Tune(a)) => tune::run(*a),
+        Some(Command::Report(a)) => report::run(a),
+        Some(Command::Homework(a)) => homework::run(a),
+    }
+}

@@ -1,0 +1,303 @@
+//! `host train` (and the bare `host`): load MNIST, train with a progress bar, write the run
+//! folder and print what was measured.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::data::augment;
+use crate::data::mnist::{self, Dataset};
+use crate::report::run_folder::{default_run_dir, RunFolder, RunReport};
+use crate::train::optimizer::{Optimizer, Schedule};
+use crate::train::presets::{Preset, RunSettings};
+use crate::train::run::train_run;
+use crate::train::trainer::{Extras, Observer};
+
+#[derive(Args, Debug, Default)]
+pub struct TrainArgs {
+    /// Named settings to start from; the flags below override them.
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    pub preset: Preset,
+    /// Hidden units: 50, 64, 100, 128, 200, 256, 512 or 1024.
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Training iterations (minibatches).
+    #[arg(long, conflicts_with = "epochs")]
+    pub iters: Option<usize>,
+    /// Train for this many epochs instead of --iters.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Initial learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// L2 regularisation strength (loss adds 0.5 * reg * ΣW²).
+    #[arg(long)]
+    pub reg: Option<f64>,
+    /// Learning-rate multiplier applied once per epoch.
+    #[arg(long)]
+    pub lr_decay: Option<f64>,
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Seeds weight init and batch sampling (numpy-compatible MT19937).
+    #[arg(long)]
+    pub seed: Option<u32>,
+    /// Std of the initial weights.
+    #[arg(long)]
+    pub init_std: Option<f64>,
+    /// Optimiser: sgd (momentum, the homework's) or adamw.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// AdamW's decoupled weight decay.
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Cosine learning-rate schedule (with --warmup iterations) instead of per-epoch decay.
+    #[arg(long)]
+    pub cosine: bool,
+    #[arg(long, requires = "cosine")]
+    pub warmup: Option<usize>,
+    /// Dropout probability on the input pixels.
+    #[arg(long)]
+    pub dropout_input: Option<f64>,
+    /// Dropout probability on the hidden units.
+    #[arg(long)]
+    pub dropout_hidden: Option<f64>,
+    /// Random affine distortions: max rotation (degrees), scale (fraction), shift (pixels), e.g. 10,0.1,2.
+    #[arg(long, value_parser = parse_affine)]
+    pub augment: Option<augment::Affine>,
+    /// Turn the preset's distortions (affine and elastic) off.
+    #[arg(long, conflicts_with_all = ["augment", "elastic"])]
+    pub no_augment: bool,
+    /// Random elastic distortions: ALPHA,SIGMA in pixels (Simard et al. 2003 use 34,4).
+    #[arg(long, value_parser = parse_elastic)]
+    pub elastic: Option<augment::Elastic>,
+    /// Run folder (default runs/<date>-<time>-h<hidden>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Folder with the four MNIST IDX files (.gz or raw).
+    #[arg(long, default_value_os_t = mnist::default_data_dir())]
+    pub data: PathBuf,
+    /// Print one JSON object as the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum OptimizerArg {
+    Sgd,
+    Adamw,
+}
+
+fn parse_affine(s: &str) -> Result<augment::Affine, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|e| format!("{p:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [r, sc, sh] if r >= 0.0 && (0.0..1.0).contains(&sc) && sh >= 0.0 => Ok(augment::Affine {
+            max_rotation_deg: r,
+            max_scale: sc,
+            max_shift_px: sh,
+        }),
+        _ => Err("expected ROTATION_DEG,SCALE,SHIFT_PX with non-negative values and scale < 1, e.g. 10,0.1,2".into()),
+    }
+}
+
+fn parse_elastic(s: &str) -> Result<augment::Elastic, String> {
+    match s
+        .split_once(',')
+        .map(|(a, b)| (a.trim().parse::<f64>(), b.trim().parse::<f64>()))
+    {
+        Some((Ok(alpha), Ok(sigma))) if alpha >= 0.0 && sigma > 0.0 && sigma <= 10.0 => {
+            Ok(augment::Elastic { alpha, sigma })
+        }
+        _ => Err("expected ALPHA,SIGMA with alpha >= 0 and 0 < sigma <= 10, e.g. 34,4".into()),
+    }
+}
+
+/// The preset's settings with the flags applied.
+pub fn settings_from_args(a: &TrainArgs) -> anyhow::Result<RunSettings> {
+    let mut s = a.preset.settings();
+    s.hidden = a.hidden.unwrap_or(s.hidden);
+    if let Some(i) = a.iters {
+        s.train.num_iters = i;
+        s.epochs = None;
+    }
+    s.epochs = a.epochs.or(s.epochs);
+    s.train.batch_size = a.batch.unwrap_or(s.train.batch_size);
+    s.train.learning_rate = a.lr.unwrap_or(s.train.learning_rate);
+    s.train.reg = a.reg.unwrap_or(s.train.reg);
+    s.train.learning_rate_decay = a.lr_decay.unwrap_or(s.train.learning_rate_decay);
+    s.train.momentum = a.momentum.unwrap_or(s.train.momentum);
+    s.seed = a.seed.unwrap_or(s.seed);
+    s.init_std = a.init_std.unwrap_or(s.init_std);
+    apply_extras(a, &mut s.extras)?;
+    Ok(s)
+}
+
+/// Optimiser, schedule, dropout and distortion flags.
+fn apply_extras(a: &TrainArgs, x: &mut Extras) -> anyhow::Result<()> {
+    match a.optimizer {
+        Some(OptimizerArg::Sgd) => x.optimizer = Optimizer::Sgd,
+        Some(OptimizerArg::Adamw) if !matches!(x.optimizer, Optimizer::AdamW { .. }) => {
+            x.optimizer = Optimizer::AdamW {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.01,
+            }
+        }
+        _ => {}
+    }
+    if let Some(wd) = a.weight_decay {
+        match &mut x.optimizer {
+            Optimizer::AdamW { weight_decay, .. } => *weight_decay = wd,
+            Optimizer::Sgd => {
+                anyhow::bail!("--weight-decay applies to --optimizer adamw (use --reg with sgd)")
+            }
+        }
+    }
+    if a.cosine {
+        x.schedule = Schedule::Cosine {
+            warmup_iters: a.warmup.unwrap_or(0),
+            min_ratio: 0.0,
+        };
+    }
+    x.dropout_input = a.dropout_input.unwrap_or(x.dropout_input);
+    x.dropout_hidden = a.dropout_hidden.unwrap_or(x.dropout_hidden);
+    if a.no_augment {
+        x.augment = None;
+        x.elastic = None;
+    }
+    x.augment = a.augment.or(x.augment);
+    x.elastic = a.elastic.or(x.elastic);
+    Ok(())
+}
+
+/// `host train`.
+pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    let s = settings_from_args(&a)?;
+    println!(
+        "training 784-{}-10 on {} (lr {}, decay {}, momentum {}, reg {}, batch {}, {}, seed {})",
+        s.hidden,
+        a.data.display(),
+        s.train.learning_rate,
+        s.train.learning_rate_decay,
+        s.train.momentum,
+        s.train.reg,
+        s.train.batch_size,
+        match s.epochs {
+            Some(e) => format!("{e} epochs"),
+            None => format!("{} iterations", s.train.num_iters),
+        },
+        s.seed
+    );
+    if s.extras != Extras::default() {
+        println!("  extras: {}", serde_json::to_string(&s.extras)?);
+    }
+    let r = train_and_write(&s, &a.data, a.out, false)?;
+    print_report(&r, a.json)
+}
+
+fn print_report(r: &RunReport, json: bool) -> anyhow::Result<()> {
+    println!(
+        "validation accuracy {:.4}, test accuracy {:.4} ({} iterations, {:.1} s training, {:.1} s loading)",
+        r.val_acc, r.test_acc, r.iters, r.train_seconds, r.load_seconds
+    );
+    if let (Some(acc), Some(id)) = (r.int8_test_acc, r.model_id) {
+        println!(
+            "int8 model: test accuracy {acc:.4} ({:+.2} points vs float), id {id:016x}",
+            100.0 * (acc - r.test_acc)
+        );
+    }
+    println!(
+        "wrote {} (model.ckpt, model.postcard, metrics.json, pictures)",
+        r.out_dir.display()
+    );
+    println!(
+        "firmware with this model: FIRMWARE_MODEL={} cargo firmware",
+        std::path::absolute(r.out_dir.join("model.postcard"))?.display()
+    );
+    if json {
+        let v = json!({
+            "val_acc": r.val_acc, "test_acc": r.test_acc, "train_seconds": r.train_seconds,
+            "load_seconds": r.load_seconds, "hidden": r.hidden, "iters": r.iters, "epochs": r.epochs,
+            "final_loss": r.final_loss, "out_dir": r.out_dir, "int8_test_acc": r.int8_test_acc,
+            "model_id": r.model_id.map(|id| format!("{id:016x}")),
+        });
+        println!("{v}");
+    }
+    Ok(())
+}
+
+/// Progress bar over iterations; epoch lines printed above it.
+struct Progress {
+    bar: ProgressBar,
+    quiet: bool,
+}
+
+impl Observer for Progress {
+    fn iteration(&mut self, it: usize, loss: f64) {
+        if it.is_multiple_of(10) {
+            self.bar.set_message(format!("loss {loss:.4}"));
+        }
+        self.bar.inc(1);
+    }
+    fn epoch(&mut self, epoch: usize, train_acc: f64, val_acc: f64, learning_rate: f64) {
+        if self.quiet {
+            return;
+        }
+        let line = format!("epoch {epoch:>3}: batch acc {train_acc:.4}  val acc {val_acc:.4}  lr {learning_rate:.3e}");
+        // A bar on a non-terminal is hidden and would swallow its println.
+        if self.bar.is_hidden() {
+            println!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+}
+
+/// Train with `settings` on the MNIST files in `data_dir` (a progress bar unless `quiet`),
+/// write the run folder (default `runs/<date>-<time>-h<hidden>`), and return what was measured.
+pub fn train_and_write(
+    settings: &RunSettings,
+    data_dir: &Path,
+    out_dir: Option<PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<RunReport> {
+    let start = Instant::now();
+    let raw = mnist::load_raw(data_dir)?;
+    let ds: Dataset<f32> = Dataset::from_raw(&raw);
+    let load_seconds = start.elapsed().as_secs_f64();
+    let iters = settings.iterations(ds.train.len());
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(iters as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40.cyan/blue} {pos}/{len} it  {per_sec}  eta {eta}  {msg}",
+        )
+        .expect("static template"),
+    );
+    let mut progress = Progress { bar, quiet };
+    let trained = train_run(settings, &ds, &mut progress)?;
+    progress.bar.finish_and_clear();
+    let folder = RunFolder {
+        dir: out_dir.unwrap_or_else(|| default_run_dir(settings.hidden)),
+        data_dir,
+        int8: true,
+        pictures: true,
+        load_seconds,
+    };
+    let written = folder.write(settings, &trained, &raw)?;
+    match written.int8_error {
+        Some(e) => Err(e),
+        None => Ok(written.report),
+    }
+}

@@ -1,0 +1,166 @@
+//! `host classify`: test images through the protocol, on a real board (`--port`) or the
+//! firmware in QEMU (`--qemu`), compared with the host reference.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use model_format::protocol::{CycleCounter, ModelStatus};
+use model_format::{Model, INPUT};
+
+use super::client::Client;
+use super::firmware_build::{build_firmware, Board};
+use super::qemu::SerialSession;
+use super::qemu_eval::test_set;
+
+/// Totals of a protocol classification run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyReport {
+    pub images: usize,
+    pub correct: usize,
+    pub identical: usize,
+    pub cycles_total: u64,
+    pub cycles_min: u32,
+    pub cycles_max: u32,
+    pub counter: CycleCounter,
+    pub board: String,
+    /// The device's stack high-water mark after the run (bytes; 0 if it cannot measure).
+    pub stack_high_water: u32,
+}
+
+/// Check the device runs `model`, then classify the first `images` test images and compare
+/// every reply with the host's inference.
+pub fn classify_on<S: std::io::Read + std::io::Write>(
+    client: &mut Client<S>,
+    model: &Model<'_>,
+    images: usize,
+    mut progress: impl FnMut(usize),
+) -> anyhow::Result<ClassifyReport> {
+    let info = client.info().context("asking the device for Info")?;
+    match &info.model {
+        ModelStatus::Loaded { model_id, .. } if *model_id == model.model_id() => {}
+        ModelStatus::Loaded { model_id, .. } => bail!(
+            "the device runs model {model_id:016x}, the host reference is {:016x}: \
+             pass the device's model file with --model",
+            model.model_id()
+        ),
+        ModelStatus::Rejected { reason } => {
+            bail!("the device rejected its built-in model at boot: {reason}")
+        }
+    }
+    let (pixels, labels) = test_set(images)?;
+    let mut report = ClassifyReport {
+        images: 0,
+        correct: 0,
+        identical: 0,
+        cycles_total: 0,
+        cycles_min: u32::MAX,
+        cycles_max: 0,
+        counter: info.counter,
+        board: info.board.clone(),
+        stack_high_water: 0,
+    };
+    for (i, (img, &label)) in pixels.chunks_exact(INPUT).zip(&labels).enumerate() {
+        let img: &[u8; INPUT] = img.try_into().context("image size")?;
+        let got = client
+            .classify(img)
+            .with_context(|| format!("classifying test image {i}"))?;
+        let want = model.infer(img);
+        report.images += 1;
+        report.correct += usize::from(got.class == label);
+        report.identical +=
+            usize::from(got.class == want.class && got.logits[..] == *want.logits());
+        report.cycles_total += u64::from(got.cycles);
+        report.cycles_min = report.cycles_min.min(got.cycles);
+        report.cycles_max = report.cycles_max.max(got.cycles);
+        progress(i + 1);
+    }
+    if report.images == 0 {
+        report.cycles_min = 0;
+    }
+    report.stack_high_water = client
+        .info()
+        .context("asking the device for Info after the run")?
+        .stack_high_water;
+    Ok(report)
+}
+
+impl std::fmt::Display for ClassifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.images.max(1) as f64;
+        let unit = match self.counter {
+            CycleCounter::CpuCycles => "CPU cycles",
+            CycleCounter::QemuInstructions => "instructions (QEMU -icount)",
+        };
+        writeln!(f, "board: {}", self.board)?;
+        writeln!(
+            f,
+            "accuracy: {:.2}% ({}/{})",
+            100.0 * self.correct as f64 / n,
+            self.correct,
+            self.images
+        )?;
+        writeln!(
+            f,
+            "identical to the host reference: {}/{}",
+            self.identical, self.images
+        )?;
+        writeln!(
+            f,
+            "per inference: {:.0} {unit} (min {}, max {})",
+            self.cycles_total as f64 / n,
+            self.cycles_min,
+            self.cycles_max
+        )?;
+        write!(
+            f,
+            "device stack high-water: {} bytes",
+            self.stack_high_water
+        )
+    }
+}
+
+/// `host classify --port PATH`.
+pub fn classify_port(
+    port: &str,
+    baud: u32,
+    model_path: &Path,
+    images: usize,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(model_path)
+        .with_context(|| format!("reading the model {}", model_path.display()))?;
+    let model =
+        Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
+    let serial = serialport::new(port, baud)
+        .timeout(Duration::from_millis(200))
+        .open()
+        .with_context(|| format!("opening {port}"))?;
+    let mut client = Client::new(serial, Duration::from_secs(5));
+    let report = classify_on(&mut client, &model, images, progress_dots)?;
+    println!("\n{report}");
+    Ok(())
+}
+
+/// `host classify --qemu`.
+pub fn classify_qemu(model_path: &Path, elf: Option<&Path>, images: usize) -> anyhow::Result<()> {
+    let bytes = std::fs::read(model_path)
+        .with_context(|| format!("reading the model {}", model_path.display()))?;
+    let model =
+        Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
+    let elf = match elf {
+        Some(e) => e.to_path_buf(),
+        None => build_firmware(Board::QemuMps2An386, model_path, true)?,
+    };
+    let session = SerialSession::start(&elf)?;
+    let stream = session.stream.try_clone()?;
+    let mut client = Client::new(stream, Duration::from_secs(10));
+    let report = classify_on(&mut client, &model, images, progress_dots)?;
+    println!("\n{report}");
+    Ok(())
+}
+
+fn progress_dots(done: usize) {
+    if done.is_multiple_of(10) {
+        eprint!(".");
+    }
+}

@@ -1,0 +1,10 @@
+//! Talking to the firmware: building it, running it in QEMU (batch mode and the serial
+//! protocol), the protocol client for real boards, and ELF footprints. The `tests` crate drives
+//! the firmware through this module.
+
+pub mod classify;
+pub mod client;
+pub mod elf;
+pub mod firmware_build;
+pub mod qemu;
+pub mod qemu_eval;

@@ -1,0 +1,178 @@
+//! `host qemu-eval`: the firmware in QEMU batch mode on the MNIST test set, every logit
+//! compared with the host's `model_format` inference.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use model_format::{Model, INPUT};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::elf::footprint;
+use super::firmware_build::{build_firmware, Board};
+use super::qemu::run_batch;
+
+/// The test images and labels (`count` first images of the MNIST test set).
+pub fn test_set(count: usize) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let dir = crate::data::mnist::default_data_dir();
+    let raw = crate::data::mnist::load_raw(&dir)
+        .with_context(|| format!("loading MNIST from {}", dir.display()))?;
+    let n = count.min(raw.test_labels.len());
+    Ok((
+        raw.test_images[..n * INPUT].to_vec(),
+        raw.test_labels[..n].to_vec(),
+    ))
+}
+
+/// The result of one `qemu-eval` run (also its JSON output).
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Images classified.
+    pub images: usize,
+    /// Images whose class and every logit equal the host reference.
+    pub identical: usize,
+    /// Index of the first image that differs, if any.
+    pub first_mismatch: Option<usize>,
+    /// Firmware accuracy against the labels.
+    pub accuracy: f64,
+    /// Mean instructions per inference (QEMU -icount shift=0 + SysTick, resolution 40).
+    pub instructions_per_inference: f64,
+    pub instructions_min: u64,
+    pub instructions_max: u64,
+    /// Vector table + .text + .rodata + .data.
+    pub flash_bytes: u64,
+    /// .data + .bss + measured stack high-water mark.
+    pub ram_bytes: u64,
+    pub text_bytes: u64,
+    pub rodata_bytes: u64,
+    pub data_bytes: u64,
+    pub bss_bytes: u64,
+    pub stack_high_water_bytes: u64,
+    /// Model id, hex.
+    pub model_id: String,
+    pub hidden: usize,
+    /// Wall time of the QEMU run alone.
+    pub qemu_seconds: f64,
+    pub elf: PathBuf,
+}
+
+/// Build (unless `elf` is given) and run the firmware on the first `images` test images with
+/// the model file `model`, and compare with the host.
+pub fn qemu_eval(
+    model_path: &Path,
+    images: usize,
+    elf: Option<&Path>,
+    verbose: bool,
+) -> anyhow::Result<EvalReport> {
+    let bytes = std::fs::read(model_path)
+        .with_context(|| format!("reading the model {}", model_path.display()))?;
+    let model =
+        Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
+    let (pixels, labels) = test_set(images)?;
+    let elf = match elf {
+        Some(e) => e.to_path_buf(),
+        None => build_firmware(Board::QemuMps2An386, model_path, verbose)?,
+    };
+
+    let started = Instant::now();
+    let run = run_batch(&elf, &pixels)?;
+    let qemu_seconds = started.elapsed().as_secs_f64();
+    if run.model_id != model.model_id() {
+        bail!(
+            "the firmware {} runs model {:016x}, not {:016x} from {}",
+            elf.display(),
+            run.model_id,
+            model.model_id(),
+            model_path.display()
+        );
+    }
+    if run.records.len() != labels.len() {
+        bail!(
+            "the firmware classified {} images, expected {}",
+            run.records.len(),
+            labels.len()
+        );
+    }
+
+    let matches: Vec<bool> = pixels
+        .par_chunks_exact(INPUT)
+        .zip(run.records.par_iter())
+        .map(|(img, rec)| {
+            let img: &[u8; INPUT] = img.try_into().expect("chunks of INPUT bytes");
+            let want = model.infer(img);
+            rec.class == want.class && rec.logits == want.logits()
+        })
+        .collect();
+    let identical = matches.iter().filter(|&&m| m).count();
+    let correct = run
+        .records
+        .iter()
+        .zip(&labels)
+        .filter(|(r, &l)| r.class == l)
+        .count();
+    let n = labels.len().max(1) as f64;
+    let fp = footprint(&elf)?;
+    Ok(EvalReport {
+        images: labels.len(),
+        identical,
+        first_mismatch: matches.iter().position(|&m| !m),
+        accuracy: correct as f64 / n,
+        instructions_per_inference: run.summary.instructions_total as f64 / n,
+        instructions_min: run.summary.instructions_min,
+        instructions_max: run.summary.instructions_max,
+        flash_bytes: fp.flash(),
+        ram_bytes: fp.static_ram() + run.summary.stack_high_water,
+        text_bytes: fp.text,
+        rodata_bytes: fp.rodata,
+        data_bytes: fp.data,
+        bss_bytes: fp.bss,
+        stack_high_water_bytes: run.summary.stack_high_water,
+        model_id: format!("{:016x}", model.model_id()),
+        hidden: model.dims().hidden,
+        qemu_seconds,
+        elf,
+    })
+}
+
+impl std::fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "model {} (784-{}-10), firmware {}",
+            self.model_id,
+            self.hidden,
+            self.elf.display()
+        )?;
+        writeln!(
+            f,
+            "identical to the host: {}/{} images (class and every logit){}",
+            self.identical,
+            self.images,
+            match self.first_mismatch {
+                Some(i) => format!(", first difference at image {i}"),
+                None => String::new(),
+            }
+        )?;
+        writeln!(f, "accuracy: {:.2}%", 100.0 * self.accuracy)?;
+        writeln!(
+            f,
+            "instructions per inference: {:.0} (min {}, max {}; QEMU -icount, +-40)",
+            self.instructions_per_inference, self.instructions_min, self.instructions_max
+        )?;
+        writeln!(
+            f,
+            "flash: {} bytes (.text {}, .rodata {}, .data {}); RAM: {} bytes (.data {}, .bss {}, \
+             stack high-water {})",
+            self.flash_bytes,
+            self.text_bytes,
+            self.rodata_bytes,
+            self.data_bytes,
+            self.ram_bytes,
+            self.data_bytes,
+            self.bss_bytes,
+            self.stack_high_water_bytes
+        )?;
+        write!(f, "QEMU wall time: {:.1} s", self.qemu_seconds)
+    }
+}

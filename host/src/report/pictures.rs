@@ -1,0 +1,763 @@
+//! PNG pictures of a training run (plotters, bitmap backend). Text is drawn with the DejaVu Sans
+//! font compiled into the binary (plotters' `ab_glyph` renderer), so no system fonts are needed.
+//!
+//! Pictures of a run folder: `loss.png` (loss per iteration with a smoothed line),
+//! `accuracy.png` (train/validation accuracy per epoch), `weights.png` (first-layer weights as
+//! 28x28 tiles, like the homework's `visualize_grid`), `samples.png` (test digits with
+//! predicted/true labels, mistakes in red) and `confusion.png` (test-set confusion matrix).
+//! The homework replay adds `lr_comparison.png` (fixed learning rate against decay).
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, ensure, Context};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use crate::data::mnist::{self, CLASSES, COLS, PIXELS, ROWS};
+use crate::train::checkpoint::Checkpoint;
+use crate::train::trainer::{TrainConfig, TrainStats};
+
+/// Pixel sizes of the pictures (width, height).
+pub const LOSS_SIZE: (u32, u32) = (1000, 600);
+pub const ACCURACY_SIZE: (u32, u32) = (1000, 600);
+pub const COMPARISON_SIZE: (u32, u32) = (1000, 1100);
+pub const WEIGHTS_SIZE: (u32, u32) = (1040, 1100);
+pub const SAMPLES_SIZE: (u32, u32) = (960, 830);
+pub const CONFUSION_SIZE: (u32, u32) = (860, 860);
+
+/// File names `write_run_pictures` writes, in order.
+pub const RUN_PICTURES: [&str; 5] = [
+    "loss.png",
+    "accuracy.png",
+    "weights.png",
+    "samples.png",
+    "confusion.png",
+];
+
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+const FONT: &str = "sans-serif";
+
+type DrawResult = Result<(), Box<dyn Error>>;
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// Register the bundled font with plotters once per process.
+fn ensure_font() -> anyhow::Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok()
+    });
+    ensure!(
+        ok,
+        "the bundled font host/assets/DejaVuSans.ttf did not load"
+    );
+    Ok(())
+}
+
+fn draw_png(
+    path: &Path,
+    size: (u32, u32),
+    f: impl FnOnce(&Area<'_>) -> DrawResult,
+) -> anyhow::Result<PathBuf> {
+    ensure_font()?;
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    let result = (|| -> DrawResult {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        f(&root)?;
+        root.present()?;
+        Ok(())
+    })();
+    result.map_err(|e| anyhow!("drawing {}: {e}", path.display()))?;
+    write_png(path, size, &rgb).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path.to_owned())
+}
+
+/// plotters draws into memory; the `png` crate encodes (plotters' own encoder would pull in
+/// the whole `image` crate, a quarter of the host's first build).
+fn write_png(path: &Path, (width, height): (u32, u32), rgb: &[u8]) -> anyhow::Result<()> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut encoder = png::Encoder::new(file, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(rgb)?;
+    writer.finish()?;
+    Ok(())
+}
+
+/// What `metrics.json` (written by `host train`) holds that the pictures need.
+#[derive(Debug, Deserialize)]
+pub struct RunMetrics {
+    pub hidden: usize,
+    pub val_acc: f64,
+    pub test_acc: f64,
+    /// The MNIST folder the run was trained on (absent in runs written before it was recorded).
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    pub settings: SettingsView,
+    pub stats: TrainStats,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettingsView {
+    pub hidden: usize,
+    pub seed: u32,
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub epochs: Option<usize>,
+}
+
+impl RunMetrics {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: not the metrics.json of a `host train` run",
+                path.display()
+            )
+        })
+    }
+}
+
+/// One line describing a run's settings, for picture titles.
+pub fn settings_line(hidden: usize, t: &TrainConfig) -> String {
+    format!(
+        "784-{hidden}-10, lr {}, decay {}, momentum {}, reg {}, batch {}",
+        fmt_g(t.learning_rate),
+        t.learning_rate_decay,
+        t.momentum,
+        fmt_g(t.reg),
+        t.batch_size
+    )
+}
+
+/// Shortest readable form of a hyper-parameter: `0.3`, `0.015`, `5e-6`.
+pub fn fmt_g(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e4).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// What the pictures of one trained net are drawn from.
+pub struct RunView<'a> {
+    /// Settings line shown under the titles.
+    pub subtitle: String,
+    pub stats: &'a TrainStats,
+    pub checkpoint: &'a Checkpoint,
+    /// Raw test pixels (n x 784) and labels.
+    pub test_images: &'a [u8],
+    pub test_labels: &'a [u8],
+}
+
+/// Read `model.ckpt` and `metrics.json` from `run_dir`, load the MNIST folder `data_dir` (by
+/// default the one named in metrics.json), and write the run's pictures into `run_dir`.
+/// Returns the files written.
+pub fn write_run_pictures(run_dir: &Path, data_dir: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
+    ensure!(
+        run_dir.is_dir(),
+        "run folder {} does not exist (give a folder written by `host train`)",
+        run_dir.display()
+    );
+    let metrics = RunMetrics::load(&run_dir.join("metrics.json"))?;
+    let ckpt = Checkpoint::load(&run_dir.join("model.ckpt"))?;
+    ensure!(
+        ckpt.hidden == metrics.hidden,
+        "{}: model.ckpt has {} hidden units but metrics.json says {}",
+        run_dir.display(),
+        ckpt.hidden,
+        metrics.hidden
+    );
+    let data = match (data_dir, &metrics.data_dir) {
+        (Some(d), _) => d.to_owned(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => mnist::default_data_dir(),
+    };
+    let raw = mnist::load_raw(&data).with_context(|| {
+        format!(
+            "loading the MNIST test set for the pictures from {} (use --data to point elsewhere)",
+            data.display()
+        )
+    })?;
+    let view = RunView {
+        subtitle: settings_line(metrics.hidden, &metrics.settings.train),
+        stats: &metrics.stats,
+        checkpoint: &ckpt,
+        test_images: &raw.test_images,
+        test_labels: &raw.test_labels,
+    };
+    write_pictures(run_dir, &view)
+}
+
+/// Write the five run pictures of `view` into `dir`.
+pub fn write_pictures(dir: &Path, view: &RunView<'_>) -> anyhow::Result<Vec<PathBuf>> {
+    let ckpt = view.checkpoint;
+    ensure!(
+        ckpt.input == PIXELS && ckpt.classes == CLASSES,
+        "pictures need an MNIST net (784 inputs, 10 classes), this one is {}-{}-{}",
+        ckpt.input,
+        ckpt.hidden,
+        ckpt.classes
+    );
+    ensure!(
+        view.test_images.len() == view.test_labels.len() * PIXELS,
+        "{} test images but {} labels",
+        view.test_images.len() / PIXELS,
+        view.test_labels.len()
+    );
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let preds = predict_all(ckpt, view.test_images);
+    let [loss, acc, weights, samples, confusion] = RUN_PICTURES.map(|n| dir.join(n));
+    let sub = &view.subtitle;
+    Ok(vec![
+        draw_png(&loss, LOSS_SIZE, |root| {
+            loss_panel(
+                root,
+                "Training loss",
+                sub,
+                &[("loss", &view.stats.loss_history, BLUE)],
+            )
+        })?,
+        draw_png(&acc, ACCURACY_SIZE, |root| {
+            accuracy_panel(
+                root,
+                "Classification accuracy per epoch",
+                sub,
+                &[
+                    ("train (minibatch)", &view.stats.train_acc_history, RED),
+                    ("validation", &view.stats.val_acc_history, BLUE),
+                ],
+            )
+        })?,
+        draw_png(&weights, WEIGHTS_SIZE, |root| weights_picture(root, ckpt))?,
+        draw_png(&samples, SAMPLES_SIZE, |root| {
+            samples_picture(root, view.test_images, view.test_labels, &preds)
+        })?,
+        draw_png(&confusion, CONFUSION_SIZE, |root| {
+            confusion_picture(root, &confusion_matrix(view.test_labels, &preds))
+        })?,
+    ])
+}
+
+/// The homework's section-9 chart: loss of the fixed-LR and the LR-decay run on one panel,
+/// their train/validation accuracies on a second.
+pub fn write_lr_comparison(
+    path: &Path,
+    fixed: &TrainStats,
+    decay: &TrainStats,
+    subtitle: &str,
+) -> anyhow::Result<PathBuf> {
+    draw_png(path, COMPARISON_SIZE, |root| {
+        let (top, bottom) = root.split_vertically(COMPARISON_SIZE.1 / 2);
+        loss_panel(
+            &top,
+            "Loss history: fixed learning rate vs learning-rate decay",
+            subtitle,
+            &[
+                ("with fixed LR", &fixed.loss_history, RED),
+                ("with LR decay", &decay.loss_history, BLUE),
+            ],
+        )?;
+        accuracy_panel(
+            &bottom,
+            "Classification accuracy history",
+            "train = accuracy on the current minibatch, as the homework records it",
+            &[
+                (
+                    "train, fixed LR",
+                    &fixed.train_acc_history,
+                    RGBColor(240, 150, 150),
+                ),
+                ("val, fixed LR", &fixed.val_acc_history, RED),
+                (
+                    "train, LR decay",
+                    &decay.train_acc_history,
+                    RGBColor(150, 170, 240),
+                ),
+                ("val, LR decay", &decay.val_acc_history, BLUE),
+            ],
+        )
+    })
+}
+
+/// Centred moving average with an odd window (shrunk at the ends); `window` <= 1 copies.
+pub fn smooth(values: &[f64], window: usize) -> Vec<f64> {
+    let half = window / 2;
+    let mut prefix = Vec::with_capacity(values.len() + 1);
+    prefix.push(0.0);
+    for v in values {
+        prefix.push(prefix.last().unwrap() + v);
+    }
+    (0..values.len())
+        .map(|i| {
+            let lo = i.saturating_sub(half);
+            let hi = (i + half + 1).min(values.len());
+            (prefix[hi] - prefix[lo]) / (hi - lo) as f64
+        })
+        .collect()
+}
+
+/// Smoothing window for a history of `n` values: about 2 % of it, odd.
+fn smoothing_window(n: usize) -> usize {
+    (n / 50).max(1) | 1
+}
+
+fn title_area<'a>(
+    area: &Area<'a>,
+    title: &str,
+    subtitle: &str,
+) -> Result<Area<'a>, Box<dyn Error>> {
+    let (w, _) = area.dim_in_pixel();
+    let (head, body) = area.split_vertically(62);
+    let center = |y: i32, size: f64, text: &str| -> DrawResult {
+        let style =
+            TextStyle::from((FONT, size).into_font()).pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Top,
+            ));
+        head.draw_text(text, &style, (w as i32 / 2, y))?;
+        Ok(())
+    };
+    center(8, 24.0, title)?;
+    center(38, 16.0, subtitle)?;
+    Ok(body)
+}
+
+fn loss_panel(
+    area: &Area<'_>,
+    title: &str,
+    subtitle: &str,
+    series: &[(&str, &[f64], RGBColor)],
+) -> DrawResult {
+    let body = title_area(area, title, subtitle)?;
+    let n = series.iter().map(|s| s.1.len()).max().unwrap_or(0).max(2);
+    let hi = series
+        .iter()
+        .flat_map(|s| s.1.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let hi = if hi > 0.0 { hi * 1.05 } else { 1.0 };
+    let mut chart = ChartBuilder::on(&body)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..(n - 1) as f64, 0f64..hi)?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(242, 242, 242))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .x_desc("Iteration")
+        .y_desc("Loss")
+        .axis_desc_style((FONT, 18))
+        .label_style((FONT, 15))
+        .y_label_formatter(&|v| format!("{v:.2}"))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    for &(name, values, color) in series {
+        let w = smoothing_window(values.len());
+        let raw = values.iter().enumerate().map(|(i, &v)| (i as f64, v));
+        chart.draw_series(LineSeries::new(raw, color.mix(0.25)))?;
+        let smoothed = smooth(values, w);
+        chart
+            .draw_series(LineSeries::new(
+                smoothed.into_iter().enumerate().map(|(i, v)| (i as f64, v)),
+                color.stroke_width(3),
+            ))?
+            .label(format!("{name}: moving average of {w}"))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
+            });
+    }
+    // A legend entry for the faint lines, which carry no label of their own.
+    chart
+        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
+        .label("faint: every iteration")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.3)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+fn accuracy_panel(
+    area: &Area<'_>,
+    title: &str,
+    subtitle: &str,
+    series: &[(&str, &[f64], RGBColor)],
+) -> DrawResult {
+    let body = title_area(area, title, subtitle)?;
+    let epochs = series.iter().map(|s| s.1.len()).max().unwrap_or(0).max(2);
+    let lo = series
+        .iter()
+        .flat_map(|s| s.1.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(1.0, f64::min);
+    let lo = ((lo - 0.02) * 20.0).floor() / 20.0;
+    let lo = lo.clamp(0.0, 0.95);
+    let mut chart = ChartBuilder::on(&body)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.2f64..(epochs - 1) as f64 + 0.2, lo..1.0)?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(242, 242, 242))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .x_desc("Epoch")
+        .y_desc("Accuracy")
+        .axis_desc_style((FONT, 18))
+        .label_style((FONT, 15))
+        .x_labels(epochs.min(20))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.2}"))
+        .draw()?;
+    for &(name, values, color) in series {
+        let pts: Vec<(f64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (i as f64, v))
+            .collect();
+        chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?
+            .label(name)
+            .legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(-12, 0), (12, 0)], color.stroke_width(2))
+                    + Circle::new((0, 0), 4, color.filled())
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// The homework's `visualize_grid` on W1: one 28x28 tile per hidden unit, each scaled from its
+/// own minimum (0) to maximum (255), tiles in a square grid `ceil(sqrt(hidden))` wide with
+/// `padding` black pixels between them. Returns (width, height, grey pixels row-major).
+pub fn weight_grid(ckpt: &Checkpoint, padding: usize) -> (usize, usize, Vec<u8>) {
+    let h = ckpt.hidden;
+    let grid = (h as f64).sqrt().ceil() as usize;
+    let side = |tile: usize| tile * grid + padding * grid.saturating_sub(1);
+    let (width, height) = (side(COLS), side(ROWS));
+    let mut out = vec![0u8; width * height];
+    for j in 0..h {
+        let tile: Vec<f32> = (0..PIXELS).map(|i| ckpt.w1[i * h + j]).collect();
+        let lo = tile.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = tile.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let (gy, gx) = (j / grid, j % grid);
+        let (y0, x0) = (gy * (ROWS + padding), gx * (COLS + padding));
+        for r in 0..ROWS {
+            for c in 0..COLS {
+                let v = tile[r * COLS + c];
+                let g = if hi > lo {
+                    255.0 * (v - lo) / (hi - lo)
+                } else {
+                    0.0
+                };
+                out[(y0 + r) * width + x0 + c] = g.round() as u8;
+            }
+        }
+    }
+    (width, height, out)
+}
+
+/// Paint a grey image with `scale` x `scale` blocks, top-left at `at`.
+fn blit(
+    area: &Area<'_>,
+    at: (i32, i32),
+    width: usize,
+    pixels: &[u8],
+    scale: i32,
+    invert: bool,
+) -> DrawResult {
+    for (i, &g) in pixels.iter().enumerate() {
+        let g = if invert { 255 - g } else { g };
+        let (x, y) = ((i % width) as i32, (i / width) as i32);
+        let x0 = at.0 + x * scale;
+        let y0 = at.1 + y * scale;
+        area.draw(&Rectangle::new(
+            [(x0, y0), (x0 + scale, y0 + scale)],
+            RGBColor(g, g, g).filled(),
+        ))?;
+    }
+    Ok(())
+}
+
+fn weights_picture(root: &Area<'_>, ckpt: &Checkpoint) -> DrawResult {
+    let body = title_area(
+        root,
+        &format!("First-layer weights W1: {} hidden units", ckpt.hidden),
+        "one 28x28 tile per hidden unit, each scaled from its own min (black) to max (white)",
+    )?;
+    let (w, h, pixels) = weight_grid(ckpt, 3);
+    let (bw, bh) = body.dim_in_pixel();
+    let scale = ((bw as usize - 20) / w).min((bh as usize - 20) / h).max(1) as i32;
+    let at = (
+        (bw as i32 - w as i32 * scale) / 2,
+        (bh as i32 - h as i32 * scale) / 2,
+    );
+    blit(&body, at, w, &pixels, scale, false)
+}
+
+/// Which test images `samples.png` shows: the first 32, then the first 16 mistakes.
+pub fn sample_indices(labels: &[u8], preds: &[u8]) -> (Vec<usize>, Vec<usize>) {
+    let first: Vec<usize> = (0..labels.len().min(32)).collect();
+    let mistakes = (0..labels.len())
+        .filter(|&i| preds[i] != labels[i])
+        .take(16)
+        .collect();
+    (first, mistakes)
+}
+
+const SAMPLE_COLS: usize = 8;
+
+fn samples_picture(root: &Area<'_>, images: &[u8], labels: &[u8], preds: &[u8]) -> DrawResult {
+    let (first, mistakes) = sample_indices(labels, preds);
+    let body = title_area(
+        root,
+        "Test digits: predicted (true)",
+        &format!(
+            "rows 1-4: the first {} test images; rows 5-6: the first {} mistakes (red)",
+            first.len(),
+            mistakes.len()
+        ),
+    )?;
+    let (bw, _) = body.dim_in_pixel();
+    let cell_w = bw as i32 / SAMPLE_COLS as i32;
+    let cell_h = 120;
+    let scale = 3;
+    let label_style =
+        TextStyle::from((FONT, 17).into_font()).pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Top,
+        ));
+    let slots = first
+        .iter()
+        .map(|&i| (i, false))
+        .chain(mistakes.iter().map(|&i| (i, true)));
+    for (slot, (idx, second_block)) in slots.enumerate() {
+        // Mistakes start on a fresh row.
+        let slot = if second_block {
+            first.len().div_ceil(SAMPLE_COLS) * SAMPLE_COLS + slot - first.len()
+        } else {
+            slot
+        };
+        let (row, col) = ((slot / SAMPLE_COLS) as i32, (slot % SAMPLE_COLS) as i32);
+        let x0 = col * cell_w + (cell_w - 28 * scale) / 2;
+        let y0 = row * cell_h + 6;
+        blit(
+            &body,
+            (x0, y0),
+            COLS,
+            &images[idx * PIXELS..(idx + 1) * PIXELS],
+            scale,
+            true,
+        )?;
+        let wrong = preds[idx] != labels[idx];
+        let color = if wrong { RED } else { BLACK };
+        if wrong {
+            body.draw(&Rectangle::new(
+                [(x0 - 3, y0 - 3), (x0 + 28 * scale + 3, y0 + 28 * scale + 3)],
+                RED.stroke_width(3),
+            ))?;
+        }
+        body.draw_text(
+            &format!("{} ({})", preds[idx], labels[idx]),
+            &label_style.color(&color),
+            (x0 + 14 * scale, y0 + 28 * scale + 9),
+        )?;
+    }
+    Ok(())
+}
+
+/// `m[true][predicted]` counts.
+pub fn confusion_matrix(labels: &[u8], preds: &[u8]) -> [[usize; CLASSES]; CLASSES] {
+    let mut m = [[0; CLASSES]; CLASSES];
+    for (&t, &p) in labels.iter().zip(preds) {
+        m[t as usize][p as usize] += 1;
+    }
+    m
+}
+
+fn confusion_picture(root: &Area<'_>, m: &[[usize; CLASSES]; CLASSES]) -> DrawResult {
+    let total: usize = m.iter().flatten().sum();
+    let correct: usize = (0..CLASSES).map(|k| m[k][k]).sum();
+    let body = title_area(
+        root,
+        &format!(
+            "Confusion matrix, test set: {correct} of {total} right ({:.2} %)",
+            100.0 * correct as f64 / total.max(1) as f64
+        ),
+        "rows: true digit, columns: predicted; colour: share of the row (blue right, red wrong)",
+    )?;
+    let mut chart = ChartBuilder::on(&body)
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..9.5, 9.5f64..-0.5)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("Predicted digit")
+        .y_desc("True digit")
+        .axis_desc_style((FONT, 18))
+        .label_style((FONT, 16))
+        .x_labels(10)
+        .y_labels(10)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    let centre =
+        TextStyle::from((FONT, 15).into_font()).pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Center,
+        ));
+    for (t, row) in m.iter().enumerate() {
+        let row_total = row.iter().sum::<usize>().max(1) as f64;
+        for (p, &n) in row.iter().enumerate() {
+            let share = n as f64 / row_total;
+            // Off-diagonal shares are small; stretch them so a 1 % confusion is visible.
+            let (color, strength) = if t == p {
+                (RGBColor(40, 90, 200), share)
+            } else {
+                (RGBColor(210, 40, 40), (share * 20.0).min(1.0))
+            };
+            let mix = |c: u8| (255.0 - (255.0 - c as f64) * strength).round() as u8;
+            let fill = if n == 0 {
+                WHITE
+            } else {
+                RGBColor(mix(color.0), mix(color.1), mix(color.2))
+            };
+            let (x, y) = (p as f64, t as f64);
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                fill.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                RGBColor(200, 200, 200),
+            )))?;
+            let text_color = if strength > 0.55 { WHITE } else { BLACK };
+            chart.draw_series(std::iter::once(Text::new(
+                n.to_string(),
+                (x, y),
+                centre.clone().color(&text_color),
+            )))?;
+        }
+    }
+    Ok(())
+}
+
+/// Predicted classes of raw test images: the trained net's own batched forward pass for the
+/// built-in hidden sizes (so the counts match the accuracy `train` reported), else the
+/// checkpoint's scalar reference.
+pub fn predict_all(ckpt: &Checkpoint, images: &[u8]) -> Vec<u8> {
+    match crate::with_hidden!(ckpt.hidden, predict_batched(ckpt, images)) {
+        Ok(p) => p,
+        Err(_) => images
+            .par_chunks(PIXELS)
+            .map(|px| ckpt.predict(px) as u8)
+            .collect(),
+    }
+}
+
+fn predict_batched<const H: usize>(ckpt: &Checkpoint, images: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let net = ckpt.to_net::<f32, PIXELS, H, CLASSES>()?;
+    const CHUNK: usize = 500;
+    let parts: Vec<Vec<u8>> = images
+        .par_chunks(CHUNK * PIXELS)
+        .map(|chunk| {
+            // The preprocessing of `mnist::Dataset`: pixel/255 - mean image.
+            let x: Vec<f32> = chunk
+                .chunks_exact(PIXELS)
+                .flat_map(|img| {
+                    img.iter()
+                        .zip(&ckpt.mean_image)
+                        .map(|(&p, &m)| p as f32 / 255.0 - m)
+                })
+                .collect();
+            net.predict(&x)
+        })
+        .collect();
+    Ok(parts.concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoothing_keeps_length_and_averages() {
+        let v = [0.0, 3.0, 6.0, 9.0];
+        assert_eq!(smooth(&v, 1), v.to_vec());
+        assert_eq!(smooth(&v, 3), vec![1.5, 3.0, 6.0, 7.5]);
+        assert!(smooth(&[], 5).is_empty());
+        assert_eq!(smoothing_window(2000), 41);
+    }
+
+    #[test]
+    fn weight_tiles_are_min_max_scaled() {
+        let hidden = 5;
+        let mut w1 = vec![0f32; PIXELS * hidden];
+        for i in 0..PIXELS {
+            for j in 0..hidden {
+                w1[i * hidden + j] = (i as f32) * (j as f32 + 1.0) - 7.0;
+            }
+        }
+        w1[3 * hidden + 4] = 1e6; // unit 4's maximum at pixel 3
+        let ckpt = Checkpoint {
+            format: String::new(),
+            input: PIXELS,
+            hidden,
+            classes: CLASSES,
+            w1,
+            b1: vec![0.0; hidden],
+            w2: vec![0.0; hidden * CLASSES],
+            b2: vec![0.0; CLASSES],
+            mean_image: vec![0.0; PIXELS],
+        };
+        let (w, h, px) = weight_grid(&ckpt, 3);
+        // 5 tiles -> a 3x3 grid: 3 * 28 + 2 * 3 = 90 pixels a side.
+        assert_eq!((w, h), (90, 90));
+        assert_eq!(px[0], 0, "unit 0 pixel 0 is its minimum");
+        assert_eq!(px[27 * w + 27], 255, "unit 0 pixel 783 is its maximum");
+        assert_eq!(px[28], 0, "padding is black");
+        assert_eq!(
+            px[31 * w + 31 + 3],
+            255,
+            "unit 4 (row 1, col 1) pixel 3 is its max"
+        );
+        assert!(
+            px[(2 * 31) * w + 2 * 31..].iter().all(|&g| g == 0),
+            "empty tiles stay black"
+        );
+    }
+
+    #[test]
+    fn confusion_counts_and_sample_choice() {
+        let labels = [1, 2, 3, 3, 0];
+        let preds = [1, 2, 5, 3, 9];
+        let m = confusion_matrix(&labels, &preds);
+        assert_eq!((m[3][5], m[3][3], m[0][9], m[1][1]), (1, 1, 1, 1));
+        assert_eq!(m.iter().flatten().sum::<usize>(), 5);
+        let (first, mistakes) = sample_indices(&labels, &preds);
+        assert_eq!(first, vec![0, 1, 2, 3, 4]);
+        assert_eq!(mistakes, vec![2, 4]);
+    }
+}

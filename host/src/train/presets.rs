@@ -1,0 +1,127 @@
+//! Named training settings. Flags given on the command line override them.
+
+use serde::Serialize;
+
+use crate::data::augment::Affine;
+use crate::train::optimizer::{Optimizer, Schedule};
+use crate::train::trainer::{Extras, TrainConfig};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    #[default]
+    /// hidden 200, lr 0.3, momentum 0.9, decay 0.95/epoch, batch 200, 10 epochs: ~98 % test.
+    Default,
+    /// The homework's section 7: hidden 50, fixed learning rate 2.5e-3, 2,000 iterations (~0.90 val).
+    HomeworkFixed,
+    /// The homework's section 8: as above with start rate 1e-2 and decay 0.95/epoch (~0.94 val).
+    HomeworkDecay,
+    /// Beyond the homework: hidden 512 (int8 fits a 512 KB STM32F411), AdamW, cosine
+    /// schedule, hidden dropout 0.3, random affine distortions, 80 epochs: 99.07 % test.
+    Best,
+}
+
+/// Everything a training run needs besides data.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RunSettings {
+    pub hidden: usize,
+    /// Standard deviation of the initial weights (`std * randn`).
+    pub init_std: f64,
+    pub seed: u32,
+    pub train: TrainConfig,
+    /// Epochs to run instead of `train.num_iters`, when given.
+    pub epochs: Option<usize>,
+    /// Optimiser, schedule, dropout, augmentation (default: the homework's).
+    pub extras: Extras,
+}
+
+impl Preset {
+    pub fn settings(self) -> RunSettings {
+        let base = RunSettings {
+            hidden: 200,
+            init_std: 1e-4,
+            seed: 0,
+            train: TrainConfig {
+                learning_rate: 0.3,
+                learning_rate_decay: 0.95,
+                momentum: 0.9,
+                reg: 1e-4,
+                num_iters: 2000,
+                batch_size: 200,
+            },
+            epochs: Some(10),
+            extras: Extras::default(),
+        };
+        match self {
+            Preset::Default => base,
+            Preset::Best => RunSettings {
+                hidden: 512,
+                init_std: 0.05,
+                epochs: Some(80),
+                train: TrainConfig {
+                    learning_rate: 1e-3,
+                    learning_rate_decay: 1.0,
+                    momentum: 0.9,
+                    reg: 0.0,
+                    num_iters: 0,
+                    batch_size: 128,
+                },
+                extras: Extras {
+                    optimizer: Optimizer::AdamW {
+                        beta1: 0.9,
+                        beta2: 0.999,
+                        eps: 1e-8,
+                        weight_decay: 0.01,
+                    },
+                    schedule: Schedule::Cosine {
+                        warmup_iters: 430,
+                        min_ratio: 0.0,
+                    },
+                    dropout_input: 0.0,
+                    dropout_hidden: 0.3,
+                    augment: Some(Affine {
+                        max_rotation_deg: 10.0,
+                        max_scale: 0.1,
+                        max_shift_px: 2.0,
+                    }),
+                    // Elastic distortions on top of the affine ones underfit at this
+                    // size (seed 0, 40 epochs: 34,4 gives 98.72 % test, 16,4 98.96 %).
+                    elastic: None,
+                },
+                ..base
+            },
+            Preset::HomeworkFixed => RunSettings {
+                hidden: 50,
+                epochs: None,
+                train: TrainConfig {
+                    learning_rate: 2.5e-3,
+                    learning_rate_decay: 1.0,
+                    reg: 5e-6,
+                    ..base.train
+                },
+                ..base
+            },
+            Preset::HomeworkDecay => RunSettings {
+                hidden: 50,
+                epochs: None,
+                train: TrainConfig {
+                    learning_rate: 1e-2,
+                    learning_rate_decay: 0.95,
+                    reg: 5e-6,
+                    ..base.train
+                },
+                ..base
+            },
+        }
+    }
+}
+
+impl RunSettings {
+    /// Iterations this run will make on `num_train` rows.
+    pub fn iterations(&self, num_train: usize) -> usize {
+        match self.epochs {
+            Some(e) => e * self.train.iterations_per_epoch(num_train),
+            None => self.train.num_iters,
+        }
+    }
+}
