@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, ensure, Context};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use rayon::prelude::*;
@@ -343,22 +344,13 @@ fn loss_panel(
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
     let hi = if hi > 0.0 { hi * 1.05 } else { 1.0 };
-    let mut chart = ChartBuilder::on(&body)
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0f64..(n - 1) as f64, 0f64..hi)?;
-    chart
-        .configure_mesh()
-        .light_line_style(RGBColor(242, 242, 242))
-        .bold_line_style(RGBColor(210, 210, 210))
-        .x_desc("Iteration")
-        .y_desc("Loss")
-        .axis_desc_style((FONT, 18))
-        .label_style((FONT, 15))
-        .y_label_formatter(&|v| format!("{v:.2}"))
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .draw()?;
+    let mut chart = line_chart(
+        &body,
+        0f64..(n - 1) as f64,
+        0f64..hi,
+        ("Iteration", "Loss"),
+        10,
+    )?;
     for &(name, values, color) in series {
         let w = smoothing_window(values.len());
         let raw = values.iter().enumerate().map(|(i, &v)| (i as f64, v));
@@ -379,14 +371,7 @@ fn loss_panel(
         .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
         .label("faint: every iteration")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.3)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 fn accuracy_panel(
@@ -404,23 +389,8 @@ fn accuracy_panel(
         .fold(1.0, f64::min);
     let lo = ((lo - 0.02) * 20.0).floor() / 20.0;
     let lo = lo.clamp(0.0, 0.95);
-    let mut chart = ChartBuilder::on(&body)
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.2f64..(epochs - 1) as f64 + 0.2, lo..1.0)?;
-    chart
-        .configure_mesh()
-        .light_line_style(RGBColor(242, 242, 242))
-        .bold_line_style(RGBColor(210, 210, 210))
-        .x_desc("Epoch")
-        .y_desc("Accuracy")
-        .axis_desc_style((FONT, 18))
-        .label_style((FONT, 15))
-        .x_labels(epochs.min(20))
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.2}"))
-        .draw()?;
+    let x = -0.2f64..(epochs - 1) as f64 + 0.2;
+    let mut chart = line_chart(&body, x, lo..1.0, ("Epoch", "Accuracy"), epochs.min(20))?;
     for &(name, values, color) in series {
         let pts: Vec<(f64, f64)> = values
             .iter()
@@ -437,9 +407,44 @@ fn accuracy_panel(
                     + Circle::new((0, 0), 4, color.filled())
             });
     }
+    draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+type LineChart<'a> =
+    ChartContext<'a, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The house style of every line chart: light grid, axis names, two-decimal y labels.
+fn line_chart<'a>(
+    body: &Area<'a>,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+    x_labels: usize,
+) -> Result<LineChart<'a>, Box<dyn Error>> {
+    let mut chart = ChartBuilder::on(body)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(242, 242, 242))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style((FONT, 18))
+        .label_style((FONT, 15))
+        .x_labels(x_labels)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.2}"))
+        .draw()?;
+    Ok(chart)
+}
+
+fn draw_legend(chart: &mut LineChart<'_>, position: SeriesLabelPosition) -> DrawResult {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(position)
         .label_font((FONT, 15))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
