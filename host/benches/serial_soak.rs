@@ -214,8 +214,8 @@ fn main() -> anyhow::Result<()> {
     let seconds = env_usize("SOAK_SECONDS")?;
     let window = env_usize("SOAK_WINDOW")?.unwrap_or(4).max(1);
     let model_path = default_model_path();
-    let model_bytes = std::fs::read(&model_path)
-        .with_context(|| format!("reading {}", model_path.display()))?;
+    let model_bytes =
+        std::fs::read(&model_path).with_context(|| format!("reading {}", model_path.display()))?;
     let model = Model::from_bytes(&model_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let elf = match std::env::var_os("SOAK_ELF") {
         Some(p) => p.into(),
@@ -229,7 +229,8 @@ fn main() -> anyhow::Result<()> {
     payload.extend_from_slice(&images[..INPUT]);
     let pixels: &[u8; INPUT] = images[..INPUT].try_into()?;
     ensure!(
-        frame_with_crc(&payload, crc32(&payload)) == request_bytes(RequestBody::Classify { pixels }),
+        frame_with_crc(&payload, crc32(&payload))
+            == request_bytes(RequestBody::Classify { pixels }),
         "the soak's COBS/CRC encoder disagrees with the client's"
     );
 
@@ -238,7 +239,10 @@ fn main() -> anyhow::Result<()> {
     let mut client = Client::new(session.stream.try_clone()?, Duration::from_secs(30));
     match client.info().map_err(|e| session.explain(e))?.model {
         ModelStatus::Loaded { model_id, .. } if model_id == model.model_id() => {}
-        other => bail!("the firmware's model is {other:?}, not {}", model_path.display()),
+        other => bail!(
+            "the firmware's model is {other:?}, not {}",
+            model_path.display()
+        ),
     }
     println!(
         "serial soak: {requests} requests, {window} in flight, mix {KINDS:?}{}",
@@ -283,18 +287,26 @@ fn main() -> anyhow::Result<()> {
     let t = start.elapsed().as_secs_f64();
     // The device still answers, and its stack stayed in bounds.
     let info = client.info().map_err(|e| session.explain(e))?;
-    let mix: Vec<String> = ["info", "classify", "bad-crc", "truncated", "garbage", "oversized", "bad-version"]
-        .iter()
-        .map(|k| {
-            let n: usize = KINDS
-                .iter()
-                .zip(&counts)
-                .filter(|(kind, _)| *kind == k)
-                .map(|(_, n)| n)
-                .sum();
-            format!("{k} {n}")
-        })
-        .collect();
+    let mix: Vec<String> = [
+        "info",
+        "classify",
+        "bad-crc",
+        "truncated",
+        "garbage",
+        "oversized",
+        "bad-version",
+    ]
+    .iter()
+    .map(|k| {
+        let n: usize = KINDS
+            .iter()
+            .zip(&counts)
+            .filter(|(kind, _)| *kind == k)
+            .map(|(_, n)| n)
+            .sum();
+        format!("{k} {n}")
+    })
+    .collect();
     println!(
         "serial soak: {answered} of {sent} requests answered in order with the right reply, \
          0 lost or misordered, in {t:.1} s ({:.0} requests/s, {:.0} kB/s to the device)",

@@ -131,7 +131,10 @@ fn rejected_before_running(args: &[&str], want: &[&str]) -> String {
     for w in want {
         assert!(err.contains(w), "{args:?}: no `{w}` in:\n{err}");
     }
-    assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("memory allocation"),
+        "{err}"
+    );
     assert!(!out_dir.exists(), "{args:?} wrote {}", out_dir.display());
     err
 }
@@ -140,11 +143,19 @@ fn rejected_before_running(args: &[&str], want: &[&str]) -> String {
 fn zero_iterations_or_epochs_are_rejected() {
     rejected_before_running(
         &["train", "--iters", "0"],
-        &["'0' for '--iters <ITERS>'", "must be from 1 to 10000000", "untrained net"],
+        &[
+            "'0' for '--iters <ITERS>'",
+            "must be from 1 to 10000000",
+            "untrained net",
+        ],
     );
     rejected_before_running(
         &["train", "--epochs", "0"],
-        &["'0' for '--epochs <EPOCHS>'", "must be from 1 to 10000", "untrained net"],
+        &[
+            "'0' for '--epochs <EPOCHS>'",
+            "must be from 1 to 10000",
+            "untrained net",
+        ],
     );
 }
 
@@ -152,7 +163,11 @@ fn zero_iterations_or_epochs_are_rejected() {
 fn size_flags_are_bounded_before_anything_is_allocated() {
     rejected_before_running(
         &["train", "--iters", "1", "--batch", "100000000"],
-        &["--batch", "must be from 1 to 55000", "55000 training images"],
+        &[
+            "--batch",
+            "must be from 1 to 55000",
+            "55000 training images",
+        ],
     );
     rejected_before_running(&["train", "--iters", "1", "--batch", "55001"], &["55000"]);
     rejected_before_running(&["train", "--iters", "1", "--batch", "0"], &["--batch"]);

@@ -77,7 +77,14 @@ fn qemu_eval_rejects_a_bad_model_file() {
 #[test]
 fn classify_with_a_missing_elf_says_so() {
     let out = host()
-        .args(["classify", "--qemu", "--images", "1", "--elf", "/nonexistent.elf"])
+        .args([
+            "classify",
+            "--qemu",
+            "--images",
+            "1",
+            "--elf",
+            "/nonexistent.elf",
+        ])
         .output()
         .expect("run host");
     assert!(!out.status.success());

@@ -57,7 +57,12 @@ pub fn batch(s: &str) -> Result<usize, String> {
 
 /// `--warmup`: 0 ..= [`MAX_ITERS`].
 pub fn warmup(s: &str) -> Result<usize, String> {
-    count(s, 0, MAX_ITERS, "the warmup cannot be longer than the longest run")
+    count(
+        s,
+        0,
+        MAX_ITERS,
+        "the warmup cannot be longer than the longest run",
+    )
 }
 
 /// `--jobs`: 1 ..= [`MAX_JOBS`].
@@ -155,7 +160,9 @@ mod tests {
         assert!(epochs("10001").is_err());
         assert!(batch("0").is_err());
         assert_eq!(batch("55000"), Ok(55_000));
-        assert!(batch("55001").unwrap_err().contains("55000 training images"));
+        assert!(batch("55001")
+            .unwrap_err()
+            .contains("55000 training images"));
         assert!(jobs("0").is_err());
         assert_eq!(jobs("256"), Ok(256));
         assert!(jobs("257").is_err());

@@ -116,10 +116,14 @@ fn parse_elastic(s: &str) -> Result<augment::Elastic, String> {
         .split_once(',')
         .map(|(a, b)| (a.trim().parse::<f64>(), b.trim().parse::<f64>()))
     {
-        Some((Ok(alpha), Ok(sigma))) if (0.0..=1000.0).contains(&alpha) && sigma > 0.0 && sigma <= 10.0 => {
+        Some((Ok(alpha), Ok(sigma)))
+            if (0.0..=1000.0).contains(&alpha) && sigma > 0.0 && sigma <= 10.0 =>
+        {
             Ok(augment::Elastic { alpha, sigma })
         }
-        _ => Err("expected ALPHA,SIGMA with 0 <= alpha <= 1000 and 0 < sigma <= 10, e.g. 34,4".into()),
+        _ => Err(
+            "expected ALPHA,SIGMA with 0 <= alpha <= 1000 and 0 < sigma <= 10, e.g. 34,4".into(),
+        ),
     }
 }
 

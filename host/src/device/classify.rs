@@ -157,8 +157,8 @@ pub fn classify_qemu(model_path: &Path, elf: Option<&Path>, images: usize) -> an
     let mut session = SerialSession::start(&elf)?;
     let stream = session.stream.try_clone()?;
     let mut client = Client::new(stream, Duration::from_secs(10));
-    let report = classify_on(&mut client, &model, images, progress_dots)
-        .map_err(|e| session.explain(e))?;
+    let report =
+        classify_on(&mut client, &model, images, progress_dots).map_err(|e| session.explain(e))?;
     println!("\n{report}");
     Ok(())
 }

@@ -22,9 +22,9 @@ use std::path::Path;
 use anyhow::{bail, ensure, Context};
 use serde::{Deserialize, Serialize};
 
-use crate::rng::NumpyRng;
 use crate::cli::limits::{MAX_EPOCHS, MAX_ITERS, MAX_SAMPLES};
 use crate::data::mnist::TRAIN;
+use crate::rng::NumpyRng;
 use crate::train::hidden_widths::SUPPORTED;
 use crate::train::presets::{Preset, RunSettings};
 use crate::train::trainer::{Extras, TrainConfig};
