@@ -116,3 +116,141 @@ fn bad_input_gives_clear_errors_not_panics() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.ckpt"));
 }
+
+/// Run `host` with `args` (plus `--out DIR`), expect a non-zero exit, an error naming
+/// `want`, no panic and no run folder; return stderr.
+fn rejected_before_running(args: &[&str], want: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("run");
+    let mut full = args.to_vec();
+    full.extend(["--out", out_dir.to_str().unwrap()]);
+    let out = host(&full);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} was accepted:\n{err}");
+    assert_eq!(out.status.code(), Some(2), "a usage error: {err}");
+    for w in want {
+        assert!(err.contains(w), "{args:?}: no `{w}` in:\n{err}");
+    }
+    assert!(
+        !err.contains("panicked") && !err.contains("memory allocation"),
+        "{err}"
+    );
+    assert!(!out_dir.exists(), "{args:?} wrote {}", out_dir.display());
+    err
+}
+
+#[test]
+fn zero_iterations_or_epochs_are_rejected() {
+    rejected_before_running(
+        &["train", "--iters", "0"],
+        &[
+            "'0' for '--iters <ITERS>'",
+            "must be from 1 to 10000000",
+            "untrained net",
+        ],
+    );
+    rejected_before_running(
+        &["train", "--epochs", "0"],
+        &[
+            "'0' for '--epochs <EPOCHS>'",
+            "must be from 1 to 10000",
+            "untrained net",
+        ],
+    );
+}
+
+#[test]
+fn size_flags_are_bounded_before_anything_is_allocated() {
+    rejected_before_running(
+        &["train", "--iters", "1", "--batch", "100000000"],
+        &[
+            "--batch",
+            "must be from 1 to 55000",
+            "55000 training images",
+        ],
+    );
+    rejected_before_running(&["train", "--iters", "1", "--batch", "55001"], &["55000"]);
+    rejected_before_running(&["train", "--iters", "1", "--batch", "0"], &["--batch"]);
+    rejected_before_running(&["train", "--iters", "10000001"], &["10000000"]);
+    rejected_before_running(&["train", "--epochs", "10001"], &["10000"]);
+    rejected_before_running(
+        &["train", "--iters", "1", "--hidden", "100000000"],
+        &["hidden size 100000000 is not built in"],
+    );
+    rejected_before_running(
+        &["train", "--iters", "1", "--cosine", "--warmup", "10000001"],
+        &["--warmup"],
+    );
+    rejected_before_running(&["tune", "--batch", "200,55001"], &["--batch", "55000"]);
+    rejected_before_running(&["tune", "--iters", "0"], &["--iters"]);
+    rejected_before_running(&["tune", "--epochs", "10001"], &["--epochs"]);
+    rejected_before_running(&["tune", "--jobs", "0"], &["--jobs", "from 1 to 256"]);
+    rejected_before_running(&["tune", "--jobs", "257"], &["--jobs", "from 1 to 256"]);
+    rejected_before_running(&["tune", "--random", "0"], &["--random"]);
+    rejected_before_running(&["tune", "--hidden", "64,77"], &["hidden size 77"]);
+    rejected_before_running(&["homework", "--jobs", "100000"], &["--jobs"]);
+}
+
+#[test]
+fn epochs_times_small_batches_are_bounded_too() {
+    // 10,000 epochs of batch 1 = 550 million iterations: refused before the data is read.
+    let out = host(&[
+        "train",
+        "--epochs",
+        "10000",
+        "--batch",
+        "1",
+        "--data",
+        "/nonexistent",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("10000 epochs at batch 1 make 550000000 iterations, more than the 10000000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn test_set_image_counts_are_bounded() {
+    for cmd in ["classify", "qemu-eval"] {
+        for n in ["0", "10001"] {
+            let mut args = vec![cmd, "--images", n];
+            if cmd == "classify" {
+                args.extend(["--port", "/dev/null"]);
+            }
+            let out = host(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} --images {n}: {err}");
+            assert!(
+                err.contains("must be from 1 to 10000: the MNIST test set has 10000 images"),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn real_flags_reject_nan_infinity_and_out_of_range() {
+    for (flag, value, want) in [
+        ("--init-std", "nan", "must be a finite number, not NaN"),
+        ("--init-std", "0", "must be greater than 0"),
+        ("--lr", "inf", "must be a finite number, not inf"),
+        ("--lr", "-0.1", "must be greater than 0"),
+        ("--reg", "-1e-3", "must be 0 or more"),
+        ("--reg", "nan", "finite"),
+        ("--lr-decay", "0", "must be greater than 0"),
+        ("--momentum", "1", "must be at least 0 and below 1"),
+        ("--momentum", "-0.5", "below 1"),
+        ("--dropout-input", "1", "below 1"),
+        ("--dropout-hidden", "nan", "finite"),
+        ("--weight-decay", "-1", "must be 0 or more"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let err = rejected_before_running(&["train", "--iters", "1", &arg], &[want]);
+        assert!(!err.contains("diverged"), "{err}");
+    }
+    let out = host(&["gradcheck", "--reg=nan"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("finite"));
+}

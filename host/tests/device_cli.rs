@@ -73,3 +73,42 @@ fn qemu_eval_rejects_a_bad_model_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.postcard"), "{stderr}");
 }
+
+#[test]
+fn classify_with_a_missing_elf_says_so() {
+    let out = host()
+        .args([
+            "classify",
+            "--qemu",
+            "--images",
+            "1",
+            "--elf",
+            "/nonexistent.elf",
+        ])
+        .output()
+        .expect("run host");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("firmware ELF /nonexistent.elf: No such file or directory"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Connection reset"), "{stderr}");
+}
+
+#[test]
+fn a_qemu_that_exits_on_the_uart_shows_its_own_error() {
+    // Bypass the CLI's up-front check: QEMU accepts the UART connection, then fails to load the
+    // kernel and exits; the client's error must carry QEMU's stderr.
+    let mut session =
+        host::device::qemu::SerialSession::start(std::path::Path::new("/nonexistent.elf"))
+            .expect("QEMU starts and opens its UART socket");
+    let stream = session.stream.try_clone().unwrap();
+    let mut client = host::device::client::Client::new(stream, std::time::Duration::from_secs(5));
+    let err = client.info().unwrap_err();
+    let err = format!("{:#}", session.explain(err));
+    assert!(
+        err.contains("QEMU exited") && err.contains("Could not load kernel '/nonexistent.elf'"),
+        "{err}"
+    );
+}

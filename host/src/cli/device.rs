@@ -26,8 +26,8 @@ pub struct ClassifyArgs {
     /// Build the firmware and run it in QEMU, talking to its emulated UART.
     #[arg(long)]
     pub qemu: bool,
-    /// Number of test images (the first N of the MNIST test set).
-    #[arg(long, default_value_t = 100)]
+    /// Number of test images (the first N of the MNIST test set, at most 10,000).
+    #[arg(long, default_value_t = 100, value_parser = super::limits::test_images)]
     pub images: usize,
     /// Model file the device runs (the host reference; embedded in the QEMU build).
     #[arg(long)]
@@ -43,7 +43,7 @@ pub struct QemuEvalArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Number of test images (the first N of the MNIST test set, at most 10,000).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = super::limits::test_images)]
     pub images: usize,
     /// Print one JSON object instead of the text report.
     #[arg(long)]

@@ -22,7 +22,7 @@ pub struct HomeworkArgs {
     #[arg(long, value_enum, default_value_t = homework::GridChoice::Both)]
     pub grid: homework::GridChoice,
     /// Runs at the same time (default: one per core).
-    #[arg(long)]
+    #[arg(long, value_parser = super::limits::jobs)]
     pub jobs: Option<usize>,
     /// Output folder for the charts, tables and best model (default runs/homework-<date>-<time>).
     #[arg(long)]

@@ -4,6 +4,7 @@
 pub mod device;
 pub mod eval;
 pub mod homework;
+pub mod limits;
 pub mod model;
 pub mod report;
 pub mod toy;
@@ -35,7 +36,7 @@ pub enum Command {
     /// Numerical gradient check of the toy model (centred differences, h = 1e-5).
     Gradcheck {
         /// Regularisation strength used in the loss.
-        #[arg(long, default_value_t = 0.05)]
+        #[arg(long, default_value_t = 0.05, value_parser = limits::non_negative)]
         reg: f64,
     },
     /// Accuracy of a float checkpoint on the validation and test sets.

@@ -8,6 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use super::limits;
 use crate::data::augment;
 use crate::data::mnist::{self, Dataset};
 use crate::report::run_folder::{default_run_dir, RunFolder, RunReport};
@@ -22,49 +23,51 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     pub preset: Preset,
     /// Hidden units: 50, 64, 100, 128, 200, 256, 512 or 1024.
-    #[arg(long)]
+    #[arg(long, value_parser = limits::hidden)]
     pub hidden: Option<usize>,
     /// Training iterations (minibatches).
-    #[arg(long, conflicts_with = "epochs")]
+    #[arg(long, conflicts_with = "epochs", value_parser = limits::iters)]
     pub iters: Option<usize>,
     /// Train for this many epochs instead of --iters.
-    #[arg(long)]
+    #[arg(long, value_parser = limits::epochs)]
     pub epochs: Option<usize>,
-    #[arg(long)]
+    /// Minibatch size (at most the 55,000 training images).
+    #[arg(long, value_parser = limits::batch)]
     pub batch: Option<usize>,
     /// Initial learning rate.
-    #[arg(long)]
+    #[arg(long, value_parser = limits::positive)]
     pub lr: Option<f64>,
     /// L2 regularisation strength (loss adds 0.5 * reg * ΣW²).
-    #[arg(long)]
+    #[arg(long, value_parser = limits::non_negative)]
     pub reg: Option<f64>,
     /// Learning-rate multiplier applied once per epoch.
-    #[arg(long)]
+    #[arg(long, value_parser = limits::positive)]
     pub lr_decay: Option<f64>,
-    #[arg(long)]
+    /// Momentum of sgd, in [0, 1).
+    #[arg(long, value_parser = limits::fraction)]
     pub momentum: Option<f64>,
     /// Seeds weight init and batch sampling (numpy-compatible MT19937).
     #[arg(long)]
     pub seed: Option<u32>,
     /// Std of the initial weights.
-    #[arg(long)]
+    #[arg(long, value_parser = limits::positive)]
     pub init_std: Option<f64>,
     /// Optimiser: sgd (momentum, the homework's) or adamw.
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerArg>,
     /// AdamW's decoupled weight decay.
-    #[arg(long)]
+    #[arg(long, value_parser = limits::non_negative)]
     pub weight_decay: Option<f64>,
     /// Cosine learning-rate schedule (with --warmup iterations) instead of per-epoch decay.
     #[arg(long)]
     pub cosine: bool,
-    #[arg(long, requires = "cosine")]
+    #[arg(long, requires = "cosine", value_parser = limits::warmup)]
     pub warmup: Option<usize>,
     /// Dropout probability on the input pixels.
-    #[arg(long)]
+    #[arg(long, value_parser = limits::fraction)]
     pub dropout_input: Option<f64>,
     /// Dropout probability on the hidden units.
-    #[arg(long)]
+    #[arg(long, value_parser = limits::fraction)]
     pub dropout_hidden: Option<f64>,
     /// Random affine distortions: max rotation (degrees), scale (fraction), shift (pixels), e.g. 10,0.1,2.
     #[arg(long, value_parser = parse_affine)]
@@ -98,12 +101,13 @@ fn parse_affine(s: &str) -> Result<augment::Affine, String> {
         .map(|p| p.trim().parse::<f64>().map_err(|e| format!("{p:?}: {e}")))
         .collect::<Result<_, _>>()?;
     match v[..] {
-        [r, sc, sh] if r >= 0.0 && (0.0..1.0).contains(&sc) && sh >= 0.0 => Ok(augment::Affine {
+        [r, sc, sh]
+            if (0.0..=360.0).contains(&r) && (0.0..1.0).contains(&sc) && (0.0..=28.0).contains(&sh) => Ok(augment::Affine {
             max_rotation_deg: r,
             max_scale: sc,
             max_shift_px: sh,
         }),
-        _ => Err("expected ROTATION_DEG,SCALE,SHIFT_PX with non-negative values and scale < 1, e.g. 10,0.1,2".into()),
+        _ => Err("expected ROTATION_DEG,SCALE,SHIFT_PX with rotation in [0, 360], scale in [0, 1) and shift in [0, 28], e.g. 10,0.1,2".into()),
     }
 }
 
@@ -112,10 +116,14 @@ fn parse_elastic(s: &str) -> Result<augment::Elastic, String> {
         .split_once(',')
         .map(|(a, b)| (a.trim().parse::<f64>(), b.trim().parse::<f64>()))
     {
-        Some((Ok(alpha), Ok(sigma))) if alpha >= 0.0 && sigma > 0.0 && sigma <= 10.0 => {
+        Some((Ok(alpha), Ok(sigma)))
+            if (0.0..=1000.0).contains(&alpha) && sigma > 0.0 && sigma <= 10.0 =>
+        {
             Ok(augment::Elastic { alpha, sigma })
         }
-        _ => Err("expected ALPHA,SIGMA with alpha >= 0 and 0 < sigma <= 10, e.g. 34,4".into()),
+        _ => Err(
+            "expected ALPHA,SIGMA with 0 <= alpha <= 1000 and 0 < sigma <= 10, e.g. 34,4".into(),
+        ),
     }
 }
 
@@ -136,6 +144,14 @@ pub fn settings_from_args(a: &TrainArgs) -> anyhow::Result<RunSettings> {
     s.seed = a.seed.unwrap_or(s.seed);
     s.init_std = a.init_std.unwrap_or(s.init_std);
     apply_extras(a, &mut s.extras)?;
+    let iters = s.iterations(mnist::TRAIN);
+    anyhow::ensure!(
+        iters <= limits::MAX_ITERS,
+        "{} epochs at batch {} make {iters} iterations, more than the {} a run may have",
+        s.epochs.unwrap_or(0),
+        s.train.batch_size,
+        limits::MAX_ITERS
+    );
     Ok(s)
 }
 

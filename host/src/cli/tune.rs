@@ -71,13 +71,13 @@ pub struct TuneArgs {
     #[arg(long, conflicts_with_all = ["grid", "config"])]
     pub homework_grid: bool,
     /// Random search: draw this many settings instead of running every combination.
-    #[arg(long)]
+    #[arg(long, value_parser = super::limits::samples)]
     pub random: Option<usize>,
     /// Seeds the random search's sampler.
     #[arg(long)]
     pub search_seed: Option<u32>,
     /// Hidden sizes, comma-separated (each one of 50, 64, 100, 128, 200, 256, 512, 1024).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::limits::hidden)]
     pub hidden: Vec<usize>,
     /// Learning rates: a list `0.1,0.3` or, with --random, a range `0.01..1` (drawn log-uniformly).
     #[arg(long, allow_hyphen_values = true)]
@@ -92,20 +92,20 @@ pub struct TuneArgs {
     #[arg(long)]
     pub momentum: Option<String>,
     /// Batch sizes, comma-separated.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::limits::batch)]
     pub batch: Vec<usize>,
     /// Run lengths in iterations, comma-separated.
-    #[arg(long, value_delimiter = ',', conflicts_with = "epochs")]
+    #[arg(long, value_delimiter = ',', conflicts_with = "epochs", value_parser = super::limits::iters)]
     pub iters: Vec<usize>,
     /// Run lengths in epochs, comma-separated.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::limits::epochs)]
     pub epochs: Vec<usize>,
     /// Training seeds (weight init and batch sampling), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub seed: Vec<u32>,
     /// Runs at the same time (default: one per core). Each run then does its matrix products on
     /// one thread (MATMUL_NUM_THREADS=1 unless set), so cores are not oversubscribed.
-    #[arg(long)]
+    #[arg(long, value_parser = super::limits::jobs)]
     pub jobs: Option<usize>,
     /// Output folder (default runs/tune-<date>-<time>).
     #[arg(long)]

@@ -32,6 +32,10 @@ pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 pub enum MnistError {
     #[error("{path}: not found (looked for it and for its .gz form); the MNIST files ship in data/mnist/")]
     Missing { path: PathBuf },
+    #[error("{path}: {what}, not an MNIST file")]
+    NotAFile { path: PathBuf, what: String },
+    #[error("{path}: holds no images (the header gives 0 rows of data)")]
+    Empty { path: PathBuf },
     #[error("{path}: cannot read: {source}")]
     Io {
         path: PathBuf,
@@ -51,7 +55,7 @@ pub enum MnistError {
         expected: u32,
         kind: &'static str,
     },
-    #[error("{path}: images are {rows}x{cols}, expected {ROWS}x{COLS}")]
+    #[error("{path}: the header gives images of {rows} rows by {cols} columns of pixels, expected {ROWS} by {COLS}")]
     BadDims { path: PathBuf, rows: u32, cols: u32 },
     #[error("{path}: {len} bytes of data after the {expected} expected ones (trailing garbage)")]
     TrailingBytes {
@@ -95,6 +99,12 @@ fn read_maybe_gz(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), MnistErro
     } else if raw.is_file() {
         (raw, false)
     } else {
+        // Something by either name that is not a readable file is named as what it is.
+        for path in [gz.clone(), raw] {
+            if let Some(what) = not_a_file(&path) {
+                return Err(MnistError::NotAFile { path, what });
+            }
+        }
         return Err(MnistError::Missing { path: gz });
     };
     let io = |source| MnistError::Io {
@@ -110,6 +120,26 @@ fn read_maybe_gz(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), MnistErro
         .read_to_end(&mut out)
         .map_err(io)?;
     Ok((path, out))
+}
+
+/// What `path` is when something is there but it is not a file (None if nothing is there).
+fn not_a_file(path: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "?".into());
+        return Some(match std::fs::metadata(path) {
+            Err(_) => format!("a dangling symbolic link (to {target}, which does not exist)"),
+            Ok(m) if m.is_dir() => format!("a symbolic link to a directory ({target})"),
+            Ok(_) => format!("a symbolic link to {target}, which is not a regular file"),
+        });
+    }
+    Some(if meta.is_dir() {
+        "a directory".to_owned()
+    } else {
+        "not a regular file (a device, socket or pipe)".to_owned()
+    })
 }
 
 fn be_u32(path: &Path, bytes: &[u8], at: usize, what: &'static str) -> Result<u32, MnistError> {
@@ -177,6 +207,11 @@ pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, MnistError> {
             path: path.to_owned(),
             rows,
             cols,
+        });
+    }
+    if count == 0 {
+        return Err(MnistError::Empty {
+            path: path.to_owned(),
         });
     }
     check_payload(path, bytes, 16, count * PIXELS)?;
@@ -416,6 +451,40 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    #[test]
+    fn zero_rows_or_images_read_as_words_not_hex() {
+        let e = parse_images(&p(), &idx_images(1, 0, 28, 0)).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("images of 0 rows by 28 columns of pixels, expected 28 by 28")
+                && !msg.contains("0x28"),
+            "{msg}"
+        );
+        let e = parse_images(&p(), &idx_images(0, 28, 28, 0)).unwrap_err();
+        assert!(matches!(e, MnistError::Empty { .. }), "{e}");
+        assert!(e.to_string().contains("holds no images"), "{e}");
+    }
+
+    #[test]
+    fn a_directory_or_dangling_link_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(format!("{TRAIN_IMAGES}.gz"))).unwrap();
+        let msg = load_raw(dir.path()).err().unwrap().to_string();
+        assert!(
+            msg.contains("train-images-idx3-ubyte.gz: a directory, not an MNIST file"),
+            "{msg}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/nonexistent-mnist", dir.path().join(TRAIN_IMAGES)).unwrap();
+        let msg = load_raw(dir.path()).err().unwrap().to_string();
+        assert!(
+            msg.contains("train-images-idx3-ubyte: a dangling symbolic link (to /nonexistent-mnist, which does not exist)"),
+            "{msg}"
+        );
+        assert!(!msg.contains("not found"), "{msg}");
     }
 
     fn write_gz(path: &Path, bytes: &[u8]) {

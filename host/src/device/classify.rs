@@ -10,7 +10,7 @@ use model_format::{Model, INPUT};
 
 use super::client::Client;
 use super::firmware_build::{build_firmware, Board};
-use super::qemu::SerialSession;
+use super::qemu::{check_elf, SerialSession};
 use super::qemu_eval::test_set;
 
 /// Totals of a protocol classification run.
@@ -148,13 +148,17 @@ pub fn classify_qemu(model_path: &Path, elf: Option<&Path>, images: usize) -> an
     let model =
         Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
     let elf = match elf {
-        Some(e) => e.to_path_buf(),
+        Some(e) => {
+            check_elf(e)?;
+            e.to_path_buf()
+        }
         None => build_firmware(Board::QemuMps2An386, model_path, true)?,
     };
-    let session = SerialSession::start(&elf)?;
+    let mut session = SerialSession::start(&elf)?;
     let stream = session.stream.try_clone()?;
     let mut client = Client::new(stream, Duration::from_secs(10));
-    let report = classify_on(&mut client, &model, images, progress_dots)?;
+    let report =
+        classify_on(&mut client, &model, images, progress_dots).map_err(|e| session.explain(e))?;
     println!("\n{report}");
     Ok(())
 }

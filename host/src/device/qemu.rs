@@ -270,7 +270,18 @@ pub struct SerialSession {
     child: Child,
     pub stream: std::os::unix::net::UnixStream,
     console: Arc<Mutex<String>>,
+    errors: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
+}
+
+/// An error if `elf` is not a file QEMU can boot (QEMU itself only says so on its stderr, after
+/// the UART socket has accepted the connection).
+pub fn check_elf(elf: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(elf) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => bail!("firmware ELF {}: not a regular file", elf.display()),
+        Err(e) => bail!("firmware ELF {}: {e}", elf.display()),
+    }
 }
 
 impl SerialSession {
@@ -315,8 +326,35 @@ impl SerialSession {
             child,
             stream,
             console,
+            errors,
             _dir: dir,
         })
+    }
+
+    /// `err` (a failed exchange on the UART) with QEMU's own account if QEMU has exited or
+    /// exits within a second (e.g. `Could not load kernel`); else `err` unchanged.
+    pub fn explain(&mut self, err: anyhow::Error) -> anyhow::Error {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    // The stderr pipe closes with QEMU; give its reader a moment to finish.
+                    std::thread::sleep(Duration::from_millis(50));
+                    let stderr = self.errors.lock().map(|s| s.clone()).unwrap_or_default();
+                    let stderr = stderr.trim();
+                    let said = if stderr.is_empty() {
+                        "nothing on stderr".to_owned()
+                    } else {
+                        stderr.to_owned()
+                    };
+                    return err.context(format!("QEMU exited ({status}):\n{said}"));
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => return err,
+            }
+        }
     }
 
     /// What the firmware printed on its semihosting console so far (the boot report).

@@ -71,7 +71,10 @@ pub fn qemu_eval(
         Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
     let (pixels, labels) = test_set(images)?;
     let elf = match elf {
-        Some(e) => e.to_path_buf(),
+        Some(e) => {
+            super::qemu::check_elf(e)?;
+            e.to_path_buf()
+        }
         None => build_firmware(Board::QemuMps2An386, model_path, verbose)?,
     };
 

@@ -22,6 +22,8 @@ use std::path::Path;
 use anyhow::{bail, ensure, Context};
 use serde::{Deserialize, Serialize};
 
+use crate::cli::limits::{MAX_EPOCHS, MAX_ITERS, MAX_SAMPLES};
+use crate::data::mnist::TRAIN;
 use crate::rng::NumpyRng;
 use crate::train::hidden_widths::SUPPORTED;
 use crate::train::presets::{Preset, RunSettings};
@@ -213,17 +215,31 @@ impl Space {
         }
         nonempty("batch", self.batch.len())?;
         ensure!(
-            self.batch.iter().all(|&b| b > 0),
-            "batch: sizes must be at least 1"
+            self.batch.iter().all(|&b| (1..=TRAIN).contains(&b)),
+            "batch: sizes must be from 1 to {TRAIN} (the training images)"
         );
         match &self.length {
             Length::Iters(v) => {
                 nonempty("iters", v.len())?;
-                ensure!(v.iter().all(|&n| n > 0), "iters: must be at least 1");
+                ensure!(
+                    v.iter().all(|&n| (1..=MAX_ITERS).contains(&n)),
+                    "iters: must be from 1 to {MAX_ITERS}"
+                );
             }
             Length::Epochs(v) => {
                 nonempty("epochs", v.len())?;
-                ensure!(v.iter().all(|&n| n > 0), "epochs: must be at least 1");
+                ensure!(
+                    v.iter().all(|&n| (1..=MAX_EPOCHS).contains(&n)),
+                    "epochs: must be from 1 to {MAX_EPOCHS}"
+                );
+                for &b in &self.batch {
+                    let iters = v.iter().max().copied().unwrap_or(0) * (TRAIN / b).max(1);
+                    ensure!(
+                        iters <= MAX_ITERS,
+                        "epochs: {} epochs at batch {b} make {iters} iterations, more than {MAX_ITERS}",
+                        v.iter().max().copied().unwrap_or(0)
+                    );
+                }
             }
         }
         nonempty("seed", self.seed.len())?;
@@ -233,7 +249,10 @@ impl Space {
             "init_std: must be > 0"
         );
         if let Mode::Random { samples, .. } = self.mode {
-            ensure!(samples > 0, "random search needs at least one sample");
+            ensure!(
+                (1..=MAX_SAMPLES).contains(&samples),
+                "random search draws from 1 to {MAX_SAMPLES} samples"
+            );
         }
         ensure!(
             self.len() <= MAX_RUNS,
