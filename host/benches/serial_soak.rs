@@ -132,7 +132,7 @@ fn request(i: usize, images: &[u8], rng: &mut XorShift) -> (Vec<u8>, Expect) {
         "bad-crc" => {
             // A valid Info or Classify payload with a CRC that is wrong and unique to `i`.
             let mut payload = vec![1u8, 0];
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 payload = vec![1u8, 1, 0x90, 0x06];
                 payload.extend_from_slice(image(i));
             }

@@ -237,7 +237,7 @@ fn bad_search_spaces_are_clear_errors() {
     );
     expect_error(
         &["tune", "--hidden", "77", "--out", out],
-        "hidden: 77 is not built in",
+        "77 is not built in",
     );
     expect_error(
         &["tune", "--lr", "fast", "--out", out],
@@ -245,7 +245,7 @@ fn bad_search_spaces_are_clear_errors() {
     );
     expect_error(
         &["tune", "--jobs", "0", "--out", out],
-        "--jobs must be at least 1",
+        "--jobs <JOBS>': must be from 1 to 256",
     );
     expect_error(
         &["tune", "--search-seed", "3", "--out", out],
