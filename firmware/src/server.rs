@@ -448,7 +448,10 @@ mod tests {
         let classify = request_frame(RequestBody::Classify { pixels: &img });
         let info = request_frame(RequestBody::Info);
         for (req, is_answer) in [
-            (&classify, (|b| matches!(b, ResponseBody::Classified(_))) as fn(&ResponseBody<'_>) -> bool),
+            (
+                &classify,
+                (|b| matches!(b, ResponseBody::Classified(_))) as fn(&ResponseBody<'_>) -> bool,
+            ),
             (&info, |b| matches!(b, ResponseBody::Info(_))),
         ] {
             // `req` is 0x00, frame bytes, 0x00: a half frame is its first `cut` frame bytes.
@@ -472,5 +475,4 @@ mod tests {
             }
         }
     }
-
 }

@@ -311,9 +311,8 @@ fn padding_entries(layout: Layout, hidden: usize) -> impl Iterator<Item = usize>
         stored * INPUT
     };
     let last_block_start = (hidden / ROW_BLOCK) * ROW_BLOCK;
-    (first..stored * INPUT).filter(move |&n| {
-        last_block_start + (n % (ROW_BLOCK * GROUP)) / GROUP >= hidden
-    })
+    (first..stored * INPUT)
+        .filter(move |&n| last_block_start + (n % (ROW_BLOCK * GROUP)) / GROUP >= hidden)
 }
 
 fn check_each_i32(bytes: &[u8], field: Field, ok: impl Fn(i32) -> bool) -> Result<(), DecodeError> {

@@ -490,10 +490,22 @@ fn payload_length_beyond_u32_is_malformed_on_every_platform() {
         (&[0x80, 0x80, 0x80, 0x80, 0x10], 64, DecodeError::Malformed),
         (&[0xff, 0xff, 0xff, 0xff, 0x7f], 64, DecodeError::Malformed),
         // 2^35 (6 bytes), 2^63 (10 bytes): minimal, but longer than 5 bytes.
-        (&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01], 64, DecodeError::Malformed),
-        (&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01], 64, DecodeError::Malformed),
+        (
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+            64,
+            DecodeError::Malformed,
+        ),
+        (
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+            64,
+            DecodeError::Malformed,
+        ),
         // 0 in 6 bytes: non-minimal and too long; Malformed before the CRC check.
-        (&[0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 64, DecodeError::Malformed),
+        (
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
+            64,
+            DecodeError::Malformed,
+        ),
         // 2^32 - 1 fits u32: the file is just too short for it.
         (&[0xff, 0xff, 0xff, 0xff, 0x0f], 64, DecodeError::Truncated),
         // The file ends inside the varint.

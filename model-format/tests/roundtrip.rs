@@ -160,5 +160,8 @@ fn the_model_id_names_the_payload_so_each_layout_has_its_own() {
             model.model_id()
         })
         .collect();
-    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2], "{ids:x?}");
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:x?}"
+    );
 }
