@@ -369,4 +369,110 @@ mod tests {
         let out = bodies(&mut frames);
         assert_eq!(out.len(), expected_frames);
     }
+
+    /// A `Classify` request frame (delimiter included, no leading 0x00) exactly `len` bytes
+    /// long, and its pixel count: all-zero pixels make 1 byte of COBS overhead, nonzero ones
+    /// one more per 254 bytes, so some pixel count and fill hits every length.
+    fn classify_frame_of_len(len: usize) -> (Vec<u8>, usize) {
+        for count in 700..1100 {
+            for fill in [0u8, 1] {
+                let pixels = vec![fill; count];
+                let mut buf = [0u8; 2 * MAX_FRAME];
+                let req = Request {
+                    version: PROTOCOL_VERSION,
+                    body: RequestBody::Classify { pixels: &pixels },
+                };
+                let n = encode_frame(&req, &mut buf).unwrap();
+                if n == len {
+                    return (buf[..n].to_vec(), count);
+                }
+            }
+        }
+        panic!("no Classify frame of {len} bytes");
+    }
+
+    /// PROTOCOL.md: a frame is at most 1024 bytes including its delimiter. 1023 and 1024 are
+    /// read and answered for what they are; 1025 and 1026 are `Oversized`; the device stays
+    /// in step either way.
+    #[test]
+    fn frame_limit_is_1024_bytes_including_the_delimiter() {
+        let bytes = tiny_model(8, 6);
+        let dev = device(&bytes);
+        let img = [3u8; INPUT];
+        let good = request_frame(RequestBody::Classify { pixels: &img });
+        for len in [1023, 1024, 1025, 1026] {
+            // A well-formed request of `len` bytes, and `len - 1` nonzero bytes (not COBS-valid
+            // after the first block) before a delimiter.
+            let (request, count) = classify_frame_of_len(len);
+            let mut junk = vec![0x42u8; len - 1];
+            junk.push(0);
+            for (frame, fits) in [
+                (
+                    &request,
+                    ResponseBody::Error(ErrorReply::BadPixelCount {
+                        expected: INPUT as u16,
+                        received: count as u32,
+                    }),
+                ),
+                (&junk, ResponseBody::Error(ErrorReply::Cobs)),
+            ] {
+                assert_eq!(frame.len(), len);
+                let mut input = vec![0u8];
+                input.extend_from_slice(frame);
+                input.extend_from_slice(&good);
+                let (mut frames, _) = run(&dev, input);
+                let out = bodies(&mut frames);
+                assert_eq!(out.len(), 2, "{len} bytes: {out:?}");
+                let want = if len <= MAX_FRAME {
+                    fits
+                } else {
+                    ResponseBody::Error(ErrorReply::Oversized {
+                        max: MAX_FRAME as u16,
+                    })
+                };
+                assert_eq!(out[0], want, "{len}-byte frame");
+                assert!(matches!(out[1], ResponseBody::Classified(_)), "{out:?}");
+            }
+        }
+    }
+
+    /// PROTOCOL.md: a half frame that the client's leading 0x00 cuts short is a frame of its
+    /// own and gets its own error reply (`Cobs`, `TooShort` or `Crc`, never a regular answer),
+    /// before the request's reply. Checked for a `Classify` and an `Info` request cut at every
+    /// length.
+    #[test]
+    fn a_half_frame_cut_by_the_leading_delimiter_gets_its_own_error_reply() {
+        let bytes = tiny_model(8, 7);
+        let dev = device(&bytes);
+        let img: [u8; INPUT] = core::array::from_fn(|i| (i % 7) as u8 * 40);
+        let classify = request_frame(RequestBody::Classify { pixels: &img });
+        let info = request_frame(RequestBody::Info);
+        for (req, is_answer) in [
+            (
+                &classify,
+                (|b| matches!(b, ResponseBody::Classified(_))) as fn(&ResponseBody<'_>) -> bool,
+            ),
+            (&info, |b| matches!(b, ResponseBody::Info(_))),
+        ] {
+            // `req` is 0x00, frame bytes, 0x00: a half frame is its first `cut` frame bytes.
+            for cut in 1..req.len() - 2 {
+                let mut input = req[..1 + cut].to_vec();
+                input.extend_from_slice(req);
+                let (mut frames, _) = run(&dev, input);
+                let out = bodies(&mut frames);
+                assert_eq!(out.len(), 2, "cut {cut}: {out:?}");
+                assert!(
+                    matches!(
+                        out[0],
+                        ResponseBody::Error(
+                            ErrorReply::Cobs | ErrorReply::TooShort { .. } | ErrorReply::Crc { .. }
+                        )
+                    ),
+                    "cut {cut}: {:?}",
+                    out[0]
+                );
+                assert!(is_answer(&out[1]), "cut {cut}: {:?}", out[1]);
+            }
+        }
+    }
 }

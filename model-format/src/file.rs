@@ -13,6 +13,7 @@
 use crc::{Crc, CRC_32_ISO_HDLC, CRC_64_XZ};
 use serde::{Deserialize, Serialize};
 
+use crate::layout::{BLOCK_WEIGHTS, GROUP, ROW_BLOCK};
 use crate::{
     DecodeError, Field, Layout, INPUT, MAX_BIAS_ABS, MAX_CLASSES, MAX_HIDDEN, SHIFT_RANGE,
 };
@@ -114,6 +115,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
         return Err(DecodeError::UnsupportedVersion(header.version));
     }
     // 3. Envelope and CRC trailer; nothing may follow.
+    check_payload_len_varint(rest.get(8..).unwrap_or(&[]))?;
     let (envelope, rest): (Envelope<'_>, &[u8]) =
         postcard::take_from_bytes(rest).map_err(pc_err)?;
     let covered = bytes.len() - rest.len(); // everything before the CRC field
@@ -164,6 +166,33 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
         payload,
     })
 }
+
+/// The envelope's payload length (`bytes` starts at it) must be a varint of at most 5 bytes
+/// with a value below 2^32, on every platform: postcard reads it as a `usize`, which would
+/// take up to 10 bytes on a 64-bit host but only 5 (and values below 2^32) on a 32-bit chip, so
+/// without this check one malformation (say a length of 2^32) would be `Truncated` on the host
+/// and `Malformed` on the chip. A file that ends inside the varint is `Truncated`. A
+/// non-minimal varint passes here and is `Malformed` after the CRC and id checks.
+fn check_payload_len_varint(bytes: &[u8]) -> Result<(), DecodeError> {
+    for (n, &b) in bytes.iter().take(MAX_LEN_VARINT).enumerate() {
+        if b & 0x80 == 0 {
+            // The 5th byte carries bits 28..35: only 4 of them fit a u32.
+            return if n + 1 == MAX_LEN_VARINT && b > 0x0F {
+                Err(DecodeError::Malformed)
+            } else {
+                Ok(())
+            };
+        }
+    }
+    if bytes.len() < MAX_LEN_VARINT {
+        Err(DecodeError::Truncated)
+    } else {
+        Err(DecodeError::Malformed)
+    }
+}
+
+/// Longest varint for a `u32` value (and so for a length, see `check_payload_len_varint`).
+const MAX_LEN_VARINT: usize = 5;
 
 /// Bytes of the fixed header (magic + version).
 const HEADER_LEN: usize = 6;
@@ -223,10 +252,11 @@ fn validate(p: &Payload<'_>) -> Result<Layout, DecodeError> {
             });
         }
     }
-    // Layout 1/2 padding units must be zero: one model, one file (and one id).
-    if let Some(index) = (hidden..layout.stored_hidden(hidden))
-        .flat_map(|j| (0..INPUT).map(move |i| layout.weight_index(j, i)))
-        .find(|&o| layout.stored_weight(p.w1, o).is_some_and(|w| w != 0))
+    // Layout 1/2 padding units must be zero: one model, one file (and one id). The error
+    // names the lowest stored index (byte in layout 1, int16 entry in layout 2), so the
+    // stored entries are scanned in storage order, not unit by unit.
+    if let Some(index) = padding_entries(layout, hidden)
+        .find(|&n| layout.stored_weight(p.w1, n).is_some_and(|w| w != 0))
     {
         return Err(DecodeError::ParamOutOfRange {
             field: Field::Weights1,
@@ -267,6 +297,22 @@ fn validate(p: &Payload<'_>) -> Result<Layout, DecodeError> {
         });
     }
     Ok(layout)
+}
+
+/// The stored indices (see [`Layout::weight_index`]) of the padding units' weights, in
+/// increasing order. Padding units (`hidden..stored_hidden`) all lie in the last block, where
+/// the row of entry `n` is `(n % 16) / 4`.
+fn padding_entries(layout: Layout, hidden: usize) -> impl Iterator<Item = usize> {
+    let stored = layout.stored_hidden(hidden);
+    // Layout 0 has no padding: an empty range.
+    let first = if layout.is_blocked() {
+        (hidden / ROW_BLOCK) * BLOCK_WEIGHTS
+    } else {
+        stored * INPUT
+    };
+    let last_block_start = (hidden / ROW_BLOCK) * ROW_BLOCK;
+    (first..stored * INPUT)
+        .filter(move |&n| last_block_start + (n % (ROW_BLOCK * GROUP)) / GROUP >= hidden)
 }
 
 fn check_each_i32(bytes: &[u8], field: Field, ok: impl Fn(i32) -> bool) -> Result<(), DecodeError> {

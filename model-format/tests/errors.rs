@@ -390,3 +390,130 @@ fn errors_read_as_plain_words() {
     assert!(msg.contains("CRC mismatch"), "{msg}");
     assert!(DecodeError::Truncated.to_string().contains("truncated"));
 }
+
+/// Whether stored weight `n` (a byte in layout 1, an `i16` entry in layout 2) belongs to a
+/// padding unit, by FORMAT.md's block formula: block `n / 3136`, row `(n % 16) / 4`.
+fn is_padding(n: usize, hidden: usize) -> bool {
+    4 * (n / 3136) + (n % 16) / 4 >= hidden
+}
+
+/// The padding error names the lowest offending index (FORMAT.md, decoding order step 9):
+/// the lowest byte index in layout 1, the lowest `i16` index in layout 2 (where pixels 1 and 2
+/// of a group are stored swapped), whatever order the units and pixels come in.
+#[test]
+fn padding_error_is_the_lowest_offending_index_with_several_nonzero_entries() {
+    // (layout, H, nonzero padding entries, expected index). The cases from issue 13 first.
+    let cases: &[(u8, usize, &[usize], usize)] = &[
+        (1, 1, &[20, 8], 8),
+        (1, 197, &[153_684, 153_672], 153_672),
+        (2, 3, &[13, 14], 13),
+        (2, 3, &[14, 13], 13),
+        (2, 1, &[20, 8], 8),
+        (2, 1, &[5, 6, 9], 5),
+        (1, 2, &[3 * 16 + 8, 16 + 12 + 3, 2 * 16 + 9], 16 + 12 + 3),
+    ];
+    for &(layout, hidden, set, want) in cases {
+        let params = small_params(hidden, 10);
+        let mut r = match layout {
+            1 => RawFile::from_params(&params),
+            _ => RawFile::from_params_layout2(&params),
+        };
+        let width = usize::from(layout); // bytes per stored weight
+        for &n in set {
+            assert!(is_padding(n, hidden), "test case: {n} is not padding");
+            r.w1[width * n] = 1;
+        }
+        assert_eq!(
+            decode(&r.build()),
+            Err(DecodeError::ParamOutOfRange {
+                field: Field::Weights1,
+                index: want
+            }),
+            "layout {layout}, H = {hidden}, nonzero {set:?}"
+        );
+    }
+    // Random sets of nonzero padding entries: the error is always their minimum.
+    let mut state = 0x9e37_79b9_u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as usize
+    };
+    for (layout, hidden) in [(1u8, 1usize), (1, 2), (1, 7), (2, 1), (2, 3), (2, 5)] {
+        let params = small_params(hidden, 10);
+        let good = match layout {
+            1 => RawFile::from_params(&params),
+            _ => RawFile::from_params_layout2(&params),
+        };
+        let width = usize::from(layout);
+        let entries = good.w1.len() / width;
+        let last_block = (entries / 3136 - 1) * 3136;
+        let padding: Vec<usize> = (last_block..entries)
+            .filter(|&n| is_padding(n, hidden))
+            .collect();
+        for _ in 0..40 {
+            let mut r = good.clone();
+            let picks: Vec<usize> = (0..1 + next() % 5)
+                .map(|_| padding[next() % padding.len()])
+                .collect();
+            for &n in &picks {
+                r.w1[width * n + next() % width] = 0x80;
+            }
+            let want = *picks.iter().min().unwrap();
+            assert_eq!(
+                decode(&r.build()),
+                Err(DecodeError::ParamOutOfRange {
+                    field: Field::Weights1,
+                    index: want
+                }),
+                "layout {layout}, H = {hidden}, nonzero {picks:?}"
+            );
+        }
+    }
+}
+
+/// FORMAT.md: a length is a varint of at most 5 bytes below 2^32, whatever the reader's
+/// `usize`, so each of these files gives the same error on a 32-bit chip as on a 64-bit host
+/// (this test also runs with `--target i686-unknown-linux-gnu`).
+#[test]
+fn payload_length_beyond_u32_is_malformed_on_every_platform() {
+    let file = |len_prefix: &[u8], tail: usize| {
+        let mut f = b"MNI8\x01\x00".to_vec();
+        f.extend_from_slice(&[0x11; 8]);
+        f.extend_from_slice(len_prefix);
+        f.extend(std::iter::repeat_n(0x22u8, tail));
+        f
+    };
+    let cases: &[(&[u8], usize, DecodeError)] = &[
+        // 2^32: one more than u32 holds.
+        (&[0x80, 0x80, 0x80, 0x80, 0x10], 64, DecodeError::Malformed),
+        (&[0xff, 0xff, 0xff, 0xff, 0x7f], 64, DecodeError::Malformed),
+        // 2^35 (6 bytes), 2^63 (10 bytes): minimal, but longer than 5 bytes.
+        (
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+            64,
+            DecodeError::Malformed,
+        ),
+        (
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+            64,
+            DecodeError::Malformed,
+        ),
+        // 0 in 6 bytes: non-minimal and too long; Malformed before the CRC check.
+        (
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
+            64,
+            DecodeError::Malformed,
+        ),
+        // 2^32 - 1 fits u32: the file is just too short for it.
+        (&[0xff, 0xff, 0xff, 0xff, 0x0f], 64, DecodeError::Truncated),
+        // The file ends inside the varint.
+        (&[0x80, 0x80], 0, DecodeError::Truncated),
+        (&[0x80, 0x80, 0x80, 0x80], 0, DecodeError::Truncated),
+        (&[0x80, 0x80, 0x80, 0x80, 0x80], 0, DecodeError::Malformed),
+    ];
+    for &(prefix, tail, want) in cases {
+        assert_eq!(decode(&file(prefix, tail)), Err(want), "{prefix:02x?}");
+    }
+}

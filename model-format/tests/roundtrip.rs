@@ -143,3 +143,25 @@ fn header_is_magic_then_little_endian_version() {
     let bytes = small_params(3, 10).encode().unwrap();
     assert_eq!(&bytes[..6], b"MNI8\x01\x00");
 }
+
+/// FORMAT.md: the model id names the payload, not the weights: the same parameters in the
+/// three layouts are three payloads with three ids (and each id is the CRC-64 of its payload).
+#[test]
+fn the_model_id_names_the_payload_so_each_layout_has_its_own() {
+    let params = small_params(5, 10);
+    let ids: Vec<u64> = Layout::ALL
+        .iter()
+        .map(|&layout| {
+            let bytes = params.encode_with_layout(layout).unwrap();
+            let model = Model::from_bytes(&bytes).unwrap();
+            assert_eq!(model.to_params(), params, "{layout}");
+            let payload = &bytes[bytes.len() - 4 - model.payload_len()..bytes.len() - 4];
+            assert_eq!(model.model_id(), CRC64.checksum(payload), "{layout}");
+            model.model_id()
+        })
+        .collect();
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:x?}"
+    );
+}

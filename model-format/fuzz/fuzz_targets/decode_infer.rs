@@ -1,13 +1,13 @@
 //! Decode + infer. Random bytes almost never pass the CRC, so the input is split: the first
 //! 784 bytes are the image, the rest seeds the parameters of a model that is encoded (so it
 //! has a valid CRC) with fuzzer-chosen dims, weights, biases, multipliers and shifts, then
-//! decoded and run. Inference must not panic and must agree with an i64 reference of
-//! FORMAT.md; an i32 overflow in the kernel would wrap and so differ from the reference
+//! decoded and run, in the layout (0, 1 or 2) the next byte picks. Inference must not panic
+//! and must agree with an i64 reference of FORMAT.md in every layout; an i32 overflow in the kernel would wrap and so differ from the reference
 //! (`cargo fuzz run -a` also turns overflow checks on).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use model_format::{Dims, Model, ModelParams, INPUT, MAX_BIAS_ABS};
+use model_format::{Dims, Layout, Model, ModelParams, INPUT, MAX_BIAS_ABS};
 
 /// Cycles through the fuzzer's bytes (zeros when there are none).
 struct Bytes<'a> {
@@ -59,6 +59,7 @@ fuzz_target!(|data: &[u8]| {
     let (img, rest) = data.split_at(INPUT);
     let px: [u8; INPUT] = img.try_into().unwrap();
     let mut b = Bytes { data: rest, at: 0 };
+    let layout = Layout::ALL[usize::from(b.u8() % 3)];
     // Hidden sizes across the whole supported range, biased towards small (fast) ones.
     let hidden = match b.u8() {
         0 => 1024,
@@ -81,8 +82,11 @@ fuzz_target!(|data: &[u8]| {
         b2: (0..classes).map(|_| bias(&mut b)).collect(),
         logit_scale: 1.0,
     };
-    let bytes = params.encode().expect("in-range params encode");
+    let bytes = params
+        .encode_with_layout(layout)
+        .expect("in-range params encode");
     let model = Model::from_bytes(&bytes).expect("own encoding decodes");
+    assert_eq!(model.layout(), layout);
     let pred = model.infer(&px);
     let want = reference(&params, &px);
     let got: Vec<i64> = pred.logits().iter().map(|&l| i64::from(l)).collect();

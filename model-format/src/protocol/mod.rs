@@ -52,8 +52,10 @@ impl ExitCode {
 /// Version of this protocol. The first field of every request and response.
 pub const PROTOCOL_VERSION: u16 = 1;
 
-/// Largest frame (COBS-encoded, including the 0x00 delimiter) either side may send.
-/// A `Classify` request is 798 bytes; longer frames get [`ErrorReply::Oversized`].
+/// Largest frame (COBS-encoded, including the 0x00 delimiter) either side may send: a
+/// [`FrameReader<MAX_FRAME>`] takes at most 1023 bytes before the delimiter. A `Classify`
+/// request frame is 794 to 797 bytes (see `PROTOCOL.md`); longer frames get
+/// [`ErrorReply::Oversized`].
 pub const MAX_FRAME: usize = 1024;
 
 /// Length of the CRC trailer inside a decoded frame.
@@ -333,8 +335,10 @@ pub enum Feed<'a> {
     Oversized,
 }
 
-/// Splits a byte stream into frames at 0x00 delimiters, with a fixed buffer of `N` bytes
-/// (no heap). A frame that does not fit is discarded up to its delimiter and reported once.
+/// Splits a byte stream into frames at 0x00 delimiters, with a fixed buffer (no heap). `N` is
+/// the longest frame accepted *including its delimiter*, as [`MAX_FRAME`] counts it: at most
+/// `N - 1` bytes before the 0x00. A longer frame is discarded up to its delimiter and reported
+/// once ([`Feed::Oversized`]).
 pub struct FrameReader<const N: usize> {
     buf: [u8; N],
     len: usize,
@@ -360,7 +364,8 @@ impl<const N: usize> FrameReader<N> {
     /// Feed one received byte.
     pub fn push(&mut self, byte: u8) -> Feed<'_> {
         if byte != 0 {
-            match self.buf.get_mut(self.len) {
+            // Room for N - 1 bytes: the delimiter is the frame's N-th byte.
+            match self.buf.get_mut(self.len).filter(|_| self.len + 1 < N) {
                 Some(slot) if !self.overflowed => {
                     *slot = byte;
                     self.len += 1;
@@ -408,6 +413,47 @@ mod tests {
         assert!(!buf[..n - 1].contains(&0), "no zero inside a COBS frame");
         let got = decode_request(&mut buf[..n - 1]).unwrap();
         assert_eq!(got, req);
+    }
+
+    /// PROTOCOL.md: a `Classify` request frame is 794 to 797 bytes with its delimiter (795 to
+    /// 798 with the recommended leading 0x00): 792 bytes of payload + CRC, plus COBS's 1 byte,
+    /// plus 1 per further 254-byte run without a 0x00 (3 more at most).
+    #[test]
+    fn classify_request_frames_are_794_to_797_bytes() {
+        let len = |pixels: &[u8; crate::INPUT]| {
+            let req = Request {
+                version: PROTOCOL_VERSION,
+                body: RequestBody::Classify { pixels },
+            };
+            frame_of(&req).1
+        };
+        // MNIST-like: a zero border, so no run reaches 254 bytes.
+        let mut digit = [0u8; crate::INPUT];
+        for (i, p) in digit.iter_mut().enumerate() {
+            let (row, col) = (i / 28, i % 28);
+            if (6..22).contains(&row) && (10..18).contains(&col) {
+                *p = 255;
+            }
+        }
+        assert_eq!(len(&digit), 794);
+        assert_eq!(len(&[0; crate::INPUT]), 794);
+        let mut lens = [0usize; 2];
+        let mut state = 0x2545_f491_u32;
+        for fill in 0..=255u8 {
+            let mut img = [fill; crate::INPUT];
+            for _ in 0..4 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                img[state as usize % crate::INPUT] = state as u8;
+                let n = len(&img);
+                assert!((794..=797).contains(&n), "{n}");
+                lens = [lens[0].max(n), lens[1] + usize::from(n == 797)];
+            }
+        }
+        // All pixels (and the CRC bytes) nonzero: the maximum, reached.
+        assert_eq!(lens[0], 797);
+        assert!(lens[1] > 0);
     }
 
     #[test]
@@ -546,17 +592,18 @@ mod tests {
         let mut r = FrameReader::<4>::new();
         let mut frames = 0;
         let mut oversized = 0;
-        for &b in &[0u8, 0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 0, 9, 0] {
+        // Frames of 3 bytes + delimiter fit N = 4; 4 bytes + delimiter do not.
+        for &b in &[0u8, 0, 1, 2, 0, 1, 2, 3, 4, 0, 1, 2, 3, 0, 9, 0] {
             match r.push(b) {
                 Feed::Pending => {}
                 Feed::Frame(f) => {
                     frames += 1;
-                    assert!(f == [1, 2] || f == [9]);
+                    assert!(f == [1, 2] || f == [1, 2, 3] || f == [9], "{f:?}");
                 }
                 Feed::Oversized => oversized += 1,
             }
         }
-        assert_eq!((frames, oversized), (2, 1));
+        assert_eq!((frames, oversized), (3, 1));
         assert!(r.is_idle());
     }
 }
