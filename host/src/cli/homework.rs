@@ -1,12 +1,8 @@
 //! `host homework`: replay the homework and print the summary of its checks.
 
-use std::path::PathBuf;
-
 use clap::Args;
 
-use crate::data::mnist;
 use crate::homework::{self, HomeworkOptions, Verdict};
-use crate::report::run_folder::stamped_dir;
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
@@ -21,26 +17,21 @@ pub struct HomeworkArgs {
     /// Which grid to replay for sections 10-11.
     #[arg(long, value_enum, default_value_t = homework::GridChoice::Both)]
     pub grid: homework::GridChoice,
-    /// Runs at the same time (default: one per core).
-    #[arg(long, value_parser = super::limits::jobs)]
-    pub jobs: Option<usize>,
-    /// Output folder for the charts, tables and best model (default runs/homework-<date>-<time>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    #[arg(long, default_value_os_t = mnist::default_data_dir())]
-    pub data: PathBuf,
+    /// `--jobs`, `--out` (charts, tables and best model; default runs/homework-<date>-<time>),
+    /// `--data`.
+    #[command(flatten)]
+    pub runs: super::many_runs::ManyRunsArgs,
 }
 
 /// `host homework`.
 pub fn run(a: HomeworkArgs) -> anyhow::Result<()> {
-    let jobs = crate::tune::resolve_jobs(a.jobs)?;
-    crate::tune::limit_matmul_threads(jobs);
+    let jobs = a.runs.jobs()?;
     let opts = HomeworkOptions {
         quick: a.quick,
         grid: a.grid,
         jobs,
-        out_dir: a.out.unwrap_or_else(|| stamped_dir("homework")),
-        data_dir: a.data,
+        out_dir: a.runs.out_dir("homework"),
+        data_dir: a.runs.data,
         quiet: false,
     };
     println!(

@@ -5,6 +5,7 @@ pub mod device;
 pub mod eval;
 pub mod homework;
 pub mod limits;
+pub mod many_runs;
 pub mod model;
 pub mod report;
 pub mod toy;

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::data::mnist::{self, Dataset};
 use crate::homework;
-use crate::report::run_folder::stamped_dir;
 use crate::train::presets::Preset;
 use crate::train::trainer::Extras;
 use crate::tune::search_space::{self, Length, Mode, Space};
@@ -103,16 +102,9 @@ pub struct TuneArgs {
     /// Training seeds (weight init and batch sampling), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub seed: Vec<u32>,
-    /// Runs at the same time (default: one per core). Each run then does its matrix products on
-    /// one thread (MATMUL_NUM_THREADS=1 unless set), so cores are not oversubscribed.
-    #[arg(long, value_parser = super::limits::jobs)]
-    pub jobs: Option<usize>,
-    /// Output folder (default runs/tune-<date>-<time>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Folder with the four MNIST IDX files.
-    #[arg(long, default_value_os_t = mnist::default_data_dir())]
-    pub data: PathBuf,
+    /// `--jobs`, `--out` (default runs/tune-<date>-<time>), `--data`.
+    #[command(flatten)]
+    pub runs: super::many_runs::ManyRunsArgs,
     /// Skip the best run's pictures.
     #[arg(long)]
     pub no_pictures: bool,
@@ -208,14 +200,13 @@ pub fn print_best(best: &BestRun) {
 
 /// `host tune`.
 pub fn run(a: TuneArgs) -> anyhow::Result<()> {
-    let jobs = tune::resolve_jobs(a.jobs)?;
-    tune::limit_matmul_threads(jobs);
+    let jobs = a.runs.jobs()?;
     search(a, jobs)
 }
 
 fn search(a: TuneArgs, jobs: usize) -> anyhow::Result<()> {
     let space = space_from_args(&a)?;
-    let out_dir = a.out.clone().unwrap_or_else(|| stamped_dir("tune"));
+    let out_dir = a.runs.out_dir("tune");
     println!(
         "{} runs ({}), {jobs} at a time, data {}",
         space.len(),
@@ -223,19 +214,19 @@ fn search(a: TuneArgs, jobs: usize) -> anyhow::Result<()> {
             Mode::Grid => "grid".to_string(),
             Mode::Random { seed, .. } => format!("random search, sampler seed {seed}"),
         },
-        a.data.display()
+        a.runs.data.display()
     );
     if space.extras != Extras::default() {
         println!("every run: {:?}", space.extras);
     }
-    let raw = mnist::load_raw(&a.data)?;
+    let raw = mnist::load_raw(&a.runs.data)?;
     let opts = TuneOptions {
         jobs,
         out_dir,
         pictures: !a.no_pictures,
         int8: true,
         quiet: false,
-        data_dir: a.data.clone(),
+        data_dir: a.runs.data.clone(),
     };
     let out = tune::tune(&space, &raw, &Dataset::from_raw(&raw), &opts)?;
     println!();

@@ -330,6 +330,14 @@ fn title_area<'a>(
     Ok(body)
 }
 
+/// Every finite value of every series (a diverged run's NaN or inf must not set an axis).
+fn finite_values<'a>(series: &'a [(&str, &[f64], RGBColor)]) -> impl Iterator<Item = f64> + 'a {
+    series
+        .iter()
+        .flat_map(|s| s.1.iter().copied())
+        .filter(|v| v.is_finite())
+}
+
 fn loss_panel(
     area: &Area<'_>,
     title: &str,
@@ -338,11 +346,7 @@ fn loss_panel(
 ) -> DrawResult {
     let body = title_area(area, title, subtitle)?;
     let n = series.iter().map(|s| s.1.len()).max().unwrap_or(0).max(2);
-    let hi = series
-        .iter()
-        .flat_map(|s| s.1.iter().copied())
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max);
+    let hi = finite_values(series).fold(0.0, f64::max);
     let hi = if hi > 0.0 { hi * 1.05 } else { 1.0 };
     let mut chart = line_chart(
         &body,
@@ -382,11 +386,7 @@ fn accuracy_panel(
 ) -> DrawResult {
     let body = title_area(area, title, subtitle)?;
     let epochs = series.iter().map(|s| s.1.len()).max().unwrap_or(0).max(2);
-    let lo = series
-        .iter()
-        .flat_map(|s| s.1.iter().copied())
-        .filter(|v| v.is_finite())
-        .fold(1.0, f64::min);
+    let lo = finite_values(series).fold(1.0, f64::min);
     let lo = ((lo - 0.02) * 20.0).floor() / 20.0;
     let lo = lo.clamp(0.0, 0.95);
     let x = -0.2f64..(epochs - 1) as f64 + 0.2;
