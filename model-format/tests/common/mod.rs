@@ -3,6 +3,7 @@
 //! crate's serde structs, so the tests check the document as well as the code.
 #![allow(dead_code)] // each test file uses a different subset
 
+use model_format::testing::{random_params, Weights};
 use model_format::{Dims, ModelParams, INPUT};
 use proptest::prelude::*;
 
@@ -202,42 +203,22 @@ pub fn small_params(hidden: usize, classes: usize) -> ModelParams {
     }
 }
 
-/// Random valid models with small hidden layers. Shifts favour the range where activations
-/// land inside 0..255 rather than saturating, biases mix realistic and extreme values.
+/// Random valid models from the one generator of the workspace (`model_format::testing`):
+/// any hidden width 1..=24 and class count 1..=16, every weight kind (uniform, extreme, all
+/// -128, all 127), and a random logit scale (a stored field the generator leaves at 1.0).
 pub fn arb_params() -> impl Strategy<Value = ModelParams> {
-    (1usize..=24, 1usize..=16).prop_flat_map(|(hidden, classes)| {
-        let bias = prop_oneof![
-            4 => -200_000i32..=200_000,
-            1 => -(1i32 << 30)..=(1 << 30),
-        ];
-        let shift = prop_oneof![4 => 38u8..=50, 1 => 1u8..=62];
-        let mult = prop_oneof![4 => (1i32 << 30)..=i32::MAX, 1 => 0i32..=i32::MAX];
-        (
-            proptest::collection::vec(any::<i8>(), hidden * INPUT),
-            proptest::collection::vec(bias.clone(), hidden),
-            proptest::collection::vec(mult, hidden),
-            proptest::collection::vec(shift, hidden),
-            proptest::collection::vec(any::<i8>(), classes * hidden),
-            proptest::collection::vec(bias, classes),
-            1e-6f32..10.0,
-        )
-            .prop_map(move |(w1, b1, multiplier, shift, w2, b2, logit_scale)| {
-                ModelParams {
-                    dims: Dims {
-                        input: INPUT,
-                        hidden,
-                        classes,
-                    },
-                    w1,
-                    b1,
-                    multiplier,
-                    shift,
-                    w2,
-                    b2,
-                    logit_scale,
-                }
-            })
-    })
+    let kind = prop_oneof![
+        4 => Just(Weights::Uniform),
+        2 => Just(Weights::Extreme),
+        1 => Just(Weights::AllMin),
+        1 => Just(Weights::AllMax),
+    ];
+    (1usize..=24, 1usize..=16, kind, any::<u64>(), 1e-6f32..10.0).prop_map(
+        |(hidden, classes, kind, seed, logit_scale)| ModelParams {
+            logit_scale,
+            ..random_params(hidden, classes, kind, seed)
+        },
+    )
 }
 
 /// Random images: mostly-black MNIST-like ones and uniformly random ones.
