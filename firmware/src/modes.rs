@@ -78,18 +78,7 @@ where
     let args = semihosting::command_line(&mut cmdline);
     let mut args = args.split_ascii_whitespace().skip(1); // skip the program name
     let code = match (args.next(), args.next(), args.next(), args.next()) {
-        (None | Some("serve"), None, None, None) => {
-            let _ = writeln!(
-                out,
-                "serve: protocol v{} on UART0",
-                crate::protocol::PROTOCOL_VERSION
-            );
-            let mut uart = open_uart();
-            let mut server = Server::new(&device, stopwatch, NoLed);
-            // The UART never reports end of input and cannot fail, so this does not return.
-            let _ = server.serve(&mut uart);
-            EXIT_IO
-        }
+        (None | Some("serve"), None, None, None) => serve(&device, stopwatch, open_uart, &mut out),
         (Some("check"), None, None, None) => self_test(&device, &mut stopwatch, &mut out),
         (Some("batch"), Some(input), Some(output), None) => run_batch(
             &device,
@@ -111,6 +100,27 @@ where
     #[cfg(not(feature = "parity"))]
     let _ = parity_stack_reserve;
     exit(code)
+}
+
+/// `serve`: the protocol on the UART. Not inlined, so the server's frame buffers (2 KiB) take
+/// stack only in this mode (the 16 KiB boards need it elsewhere).
+#[inline(never)]
+fn serve<S: Stopwatch, IO: Read + Write>(
+    device: &Device<'_>,
+    stopwatch: S,
+    open_uart: impl FnOnce() -> IO,
+    out: &mut Console,
+) -> u32 {
+    let _ = writeln!(
+        out,
+        "serve: protocol v{} on UART0",
+        crate::protocol::PROTOCOL_VERSION
+    );
+    let mut uart = open_uart();
+    let mut server = Server::new(device, stopwatch, NoLed);
+    // The UART never reports end of input and cannot fail, so this does not return.
+    let _ = server.serve(&mut uart);
+    EXIT_IO
 }
 
 fn report_boot(out: &mut Console, device: &Device<'_>, counter: &str) {
