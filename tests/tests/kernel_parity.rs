@@ -78,13 +78,14 @@ fn large_hiddens(runner: &mut TestRunner) -> Vec<usize> {
     hiddens
 }
 
-/// Hidden sizes for a 16 KiB board: the model is loaded into the ~8 KiB of RAM the firmware
-/// leaves free (a layout-2 model of H = 5 takes 7.9 KB), so 1 to 5: below, at and above one
-/// block of 4.
+/// Hidden sizes for a 16 KiB board, whose firmware loads each model into the ~8 KiB of RAM it
+/// leaves free: below, at and above one block of 4 (1, 3, 4, 5). H = 5 comes third, in layout
+/// 1 (3.9 KB); layout-2 models (cases 1 and 3 of every 5, 2 bytes per weight) stay at H <= 4
+/// (6.3 KB), as do the random sizes.
 fn small_hiddens(runner: &mut TestRunner) -> Vec<usize> {
-    let mut hiddens = vec![1, 3, 4, 5];
+    let mut hiddens = vec![1, 3, 5, 4];
     for _ in 0..11 {
-        hiddens.push(sample(runner, 1usize..=5));
+        hiddens.push(sample(runner, 1usize..=4));
     }
     hiddens
 }
