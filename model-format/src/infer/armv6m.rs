@@ -28,7 +28,7 @@ extern "C" {
 }
 
 /// Layer 1 of a layout-1 model: each block's accumulators, in order, into `io`.
-pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut BlockIo<'_>) {
+pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
     for block in w1.chunks_exact(BLOCK_BYTES) {
         let mut acc = io.init();
         // SAFETY: `pixels` has INPUT bytes and `block` BLOCK_BYTES (chunks_exact), exactly what

@@ -19,7 +19,7 @@ const _: () = assert!((INPUT / GROUP).is_multiple_of(UNROLL));
 /// Layer 1 of a layout-1 model: each block's accumulators, in order, into `io`. The input is
 /// widened once to one word per pixel (3,136 bytes of stack), so that one LDM loads the 4
 /// multiplicands of a group for all 196 groups of every block.
-pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut BlockIo<'_>) {
+pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
     let mut buf = core::mem::MaybeUninit::uninit();
     let x = widen(pixels, &mut buf);
     for block in w1.chunks_exact(BLOCK_BYTES) {

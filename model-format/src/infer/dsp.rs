@@ -36,7 +36,7 @@ use crate::{INPUT, ROW_BLOCK};
 /// 1,576-byte array by value made the compiler copy it with memcpy, ~1,000 instructions per
 /// inference). Weights that are not word-aligned (LDRD faults on them; the firmware aligns
 /// its model) take the portable kernel.
-pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut BlockIo<'_>) {
+pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
     if !aligned(w1) {
         return portable::layer1_smlad(pixels, w1, io);
     }
@@ -50,7 +50,7 @@ pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut BlockIo<'_>
 
 /// Layer 1 of a layout-2 model (int16 weights), as [`layer1_smlad`].
 #[cfg(mf_layout2)]
-pub(super) fn layer1_smlad16(pixels: &[u8; INPUT], w1: &[u8], io: &mut BlockIo<'_>) {
+pub(super) fn layer1_smlad16(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
     if !aligned(w1) {
         return portable::layer1_smlad16(pixels, w1, io);
     }

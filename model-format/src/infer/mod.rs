@@ -174,12 +174,14 @@ impl Model<'_> {
     /// `FORMAT.md`), so the order of additions cannot change the result: every kernel gives
     /// the bits of [`portable`].
     fn layer1_blocks(&self, pixels: &[u8; INPUT], scratch: &mut [u8; MAX_HIDDEN]) {
-        let hidden = self.dims.hidden.min(MAX_HIDDEN);
-        let mut io = BlockIo {
-            biases: self.b1.chunks_exact(4),
-            multipliers: self.multiplier.chunks_exact(4),
-            shifts: self.shift.iter(),
-            out: scratch.iter_mut().take(hidden),
+        // Every chunk of the scratch gets a block's results (all 4 bytes: the padding units'
+        // slots lie past `hidden`, never read), in the iterator shapes the original single
+        // kernel used: measured, they cost the M4 ~80 fewer instructions per block than
+        // per-unit `Option` chains.
+        let mut io = Blocks {
+            biases: le_i32s(self.b1),
+            requant: le_i32s(self.multiplier).zip(self.shift),
+            chunks: scratch.chunks_mut(ROW_BLOCK),
         };
         // One loop per layout: a layout test inside the loop would cost instructions on every
         // group. Without `cfg(mf_layout2)` (bare metal without the feature `layout-smlad16`)
@@ -197,38 +199,43 @@ impl Model<'_> {
 /// accumulators (the biases) and where its 4 results go (requantised into the hidden
 /// activations). Kernels call [`BlockIo::init`] and [`BlockIo::store`] once per block, in
 /// block order; a kernel working on two blocks at once may take both `init`s first.
-struct BlockIo<'a> {
-    biases: core::slice::ChunksExact<'a, u8>,
-    multipliers: core::slice::ChunksExact<'a, u8>,
-    shifts: core::slice::Iter<'a, u8>,
-    /// The first `hidden` activations: padding units (the last block's units past `hidden`)
-    /// have no slot and are never stored.
-    out: core::iter::Take<core::slice::IterMut<'a, u8>>,
+trait BlockIo {
+    /// The next block's starting accumulators: its units' biases, 0 for padding units.
+    fn init(&mut self) -> [i32; ROW_BLOCK];
+    /// Requantise the next block's accumulators into the hidden activations.
+    fn store(&mut self, acc: [i32; ROW_BLOCK]);
 }
 
-impl BlockIo<'_> {
-    /// The next block's starting accumulators: its units' biases, 0 for padding units.
+/// The [`BlockIo`] of [`Model::layer1_blocks`].
+struct Blocks<'s, B, R> {
+    biases: B,
+    requant: R,
+    chunks: core::slice::ChunksMut<'s, u8>,
+}
+
+impl<'a, B, R> BlockIo for Blocks<'_, B, R>
+where
+    B: Iterator<Item = i32>,
+    R: Iterator<Item = (i32, &'a u8)>,
+{
     #[inline(always)]
     fn init(&mut self) -> [i32; ROW_BLOCK] {
-        core::array::from_fn(|_| self.biases.next().map_or(0, le_i32))
+        let mut init = [0i32; ROW_BLOCK];
+        for a in init.iter_mut() {
+            *a = self.biases.next().unwrap_or(0);
+        }
+        init
     }
 
-    /// Requantise the next block's accumulators into the hidden activations.
     #[inline(always)]
     fn store(&mut self, acc: [i32; ROW_BLOCK]) {
-        for a in acc {
-            if let (Some(h), Some(m), Some(&s)) =
-                (self.out.next(), self.multipliers.next(), self.shifts.next())
-            {
-                *h = requantize(a, le_i32(m), s);
+        let Some(hs) = self.chunks.next() else {
+            return;
+        };
+        for (h, &a) in hs.iter_mut().zip(&acc) {
+            if let Some((mult, &shift)) = self.requant.next() {
+                *h = requantize(a, mult, shift);
             }
         }
     }
-}
-
-/// A little-endian i32 from a 4-byte chunk (0 for a shorter one, which `chunks_exact` never
-/// yields).
-#[inline(always)]
-fn le_i32(b: &[u8]) -> i32 {
-    <[u8; 4]>::try_from(b).map_or(0, i32::from_le_bytes)
 }

@@ -12,7 +12,7 @@ use crate::layout::{BLOCK_BYTES, GROUP};
 use crate::{INPUT, ROW_BLOCK};
 
 /// Layer 1 of a layout-1 model: each block's accumulators, in order, into `io`.
-pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut BlockIo<'_>) {
+pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
     for block in w1.chunks_exact(BLOCK_BYTES) {
         let acc = block_dot(pixels, block, io.init());
         io.store(acc);
@@ -21,7 +21,7 @@ pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut BlockIo<'_>
 
 /// Layer 1 of a layout-2 model (int16 weights), as [`layer1_smlad`].
 #[cfg(mf_layout2)]
-pub(super) fn layer1_smlad16(pixels: &[u8; INPUT], w1: &[u8], io: &mut BlockIo<'_>) {
+pub(super) fn layer1_smlad16(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
     for block in w1.chunks_exact(crate::layout::BLOCK_BYTES16) {
         let acc = block_dot16(pixels, block, io.init());
         io.store(acc);

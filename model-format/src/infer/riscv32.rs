@@ -21,7 +21,7 @@ const UNROLL: usize = 7;
 const _: () = assert!((INPUT / GROUP).is_multiple_of(UNROLL));
 
 /// Layer 1 of a layout-1 model: each block's accumulators, in order, into `io`.
-pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut BlockIo<'_>) {
+pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
     let mut pairs = w1.chunks_exact(2 * BLOCK_BYTES);
     for pair in &mut pairs {
         let (a, b) = (io.init(), io.init());
