@@ -123,4 +123,4 @@ core::arch::global_asm!(
 );
 
 // The loop handles 7 groups (28 pixels) per iteration.
-const _: () = assert!(INPUT % 28 == 0 && INPUT / 4 <= 255);
+const _: () = assert!(INPUT.is_multiple_of(28) && INPUT / 4 <= 255);

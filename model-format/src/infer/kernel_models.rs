@@ -37,8 +37,11 @@ impl Rng {
     }
 }
 
+/// Pixels, `w1` of whole blocks, and each block's starting accumulators.
+type Case = ([u8; INPUT], Vec<u8>, Vec<[i32; ROW_BLOCK]>);
+
 /// Random pixels, blocks and starting accumulators (one all-255 image among them).
-fn cases(blocks: usize) -> Vec<([u8; INPUT], Vec<u8>, Vec<[i32; ROW_BLOCK]>)> {
+fn cases(blocks: usize) -> Vec<Case> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     (0..6)
         .map(|n| {
