@@ -20,7 +20,7 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const BOARDS: [&str; 2] = ["qemu-mps2-an386", "nucleo-f411re"];
+const BOARDS: [&str; 4] = ["qemu-mps2-an386", "nucleo-f411re", "rp-pico", "microbit-v2"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

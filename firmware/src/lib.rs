@@ -34,7 +34,17 @@ pub const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
 #[cfg(feature = "nucleo-f411re")]
 pub const BOARD: &str = "nucleo-f411re";
 /// The board this build targets, reported by `Info` and printed at boot.
-#[cfg(not(feature = "nucleo-f411re"))]
+#[cfg(feature = "rp-pico")]
+pub const BOARD: &str = "rp-pico";
+/// The board this build targets, reported by `Info` and printed at boot.
+#[cfg(feature = "microbit-v2")]
+pub const BOARD: &str = "microbit-v2";
+/// The board this build targets, reported by `Info` and printed at boot.
+#[cfg(not(any(
+    feature = "nucleo-f411re",
+    feature = "rp-pico",
+    feature = "microbit-v2"
+)))]
 pub const BOARD: &str = "qemu-mps2-an386";
 
 /// Measures the cost of one inference in the board's counter unit
