@@ -4,7 +4,9 @@
 #   bash firmware/build-all-targets.sh          # build every board, print section sizes
 #   bash firmware/build-all-targets.sh --lint   # clippy -D warnings for every board and feature set
 #
-# Boards: qemu-mps2-an386 (default feature) and nucleo-f411re, both thumbv7em-none-eabihf.
+# Boards: qemu-mps2-an386 (default feature), nucleo-f411re and microbit-v2 (thumbv7em-none-eabihf),
+# rp-pico (thumbv6m-none-eabi; its ELF is also converted to firmware-rp-pico.uf2 for the RPI-RP2
+# drive, with elf2uf2-rs, installed by `cargo install` when missing).
 # The model is data/model.postcard, or $FIRMWARE_MODEL (absolute or relative to the workspace
 # root). Each ELF is copied to <target dir>/firmware-<board>.elf and its section sizes printed.
 # --lint runs clippy on the application logic (host build) and for each board (QEMU also with
@@ -16,21 +18,40 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=thumbv7em-none-eabihf
 target_dir=${CARGO_TARGET_DIR:-target}
 fw_dir="$target_dir/firmware-build"
-boards=(qemu-mps2-an386 nucleo-f411re)
+boards=(qemu-mps2-an386 nucleo-f411re rp-pico microbit-v2)
+
+# The Cortex-M target of a board.
+target_of() {
+    case $1 in
+        rp-pico) echo thumbv6m-none-eabi ;;
+        *) echo thumbv7em-none-eabihf ;;
+    esac
+}
+
+# The Pico's UF2 (drag-and-drop onto the RPI-RP2 drive) from its ELF. elf2uf2-rs without its
+# default `serial` feature (no libudev); pinned and --locked so CI builds the same tool.
+elf2uf2_version=2.2.0
+make_uf2() {
+    if ! command -v elf2uf2-rs >/dev/null; then
+        echo "== installing elf2uf2-rs $elf2uf2_version (UF2 files for the Pico)"
+        cargo install --quiet --locked --no-default-features "elf2uf2-rs@$elf2uf2_version"
+    fi
+    elf2uf2-rs "$1" "$2" >/dev/null
+    echo "   -> $2 ($(stat -c %s "$2") bytes)"
+}
 
 if [[ ${1:-} == --lint ]]; then
     echo "== firmware: clippy of the application logic (host build)"
     cargo clippy -p firmware --all-targets -- -D warnings
     for board in "${boards[@]}"; do
         echo "== firmware: clippy for $board"
-        cargo clippy -p firmware --target "$target" --target-dir "$fw_dir" \
+        cargo clippy -p firmware --target "$(target_of "$board")" --target-dir "$fw_dir" \
             --no-default-features --features "$board" -- -D warnings
     done
     echo "== firmware: clippy for qemu-mps2-an386 + parity + layout-smlad16"
-    cargo clippy -p firmware --target "$target" --target-dir "$fw_dir" \
+    cargo clippy -p firmware --target "$(target_of qemu-mps2-an386)" --target-dir "$fw_dir" \
         --no-default-features --features "qemu-mps2-an386,parity,layout-smlad16" -- -D warnings
     exit 0
 elif [[ $# -gt 0 ]]; then
@@ -40,10 +61,14 @@ fi
 
 for board in "${boards[@]}"; do
     echo "== firmware: build for $board"
+    target=$(target_of "$board")
     cargo build -p firmware --profile firmware --target "$target" --target-dir "$fw_dir" \
         --no-default-features --features "$board"
     elf="$target_dir/firmware-$board.elf"
     cp "$fw_dir/$target/firmware/firmware" "$elf"
-    size -A "$elf" | grep -E '^\.(vector_table|text|rodata|data|bss|uninit) ' || true
+    size -A "$elf" | grep -E '^\.(boot2|vector_table|text|rodata|data|bss|uninit) ' || true
     echo "   -> $elf"
+    if [[ $board == rp-pico ]]; then
+        make_uf2 "$elf" "$target_dir/firmware-$board.uf2"
+    fi
 done

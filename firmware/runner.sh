@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cargo runner for the firmware (see .cargo/config.toml): `cargo run [-- MODE ARGS...]`.
 #
-# * An ELF built for the Nucleo-F411RE is flashed and run with probe-rs.
+# * An ELF built for a real board (Nucleo-F411RE, Raspberry Pi Pico, micro:bit v2) is flashed
+#   and run with probe-rs.
 # * Otherwise the ELF boots in QEMU mps2-an386 with semihosting. The arguments after `--`
 #   become the firmware's semihosting command line: `serve` (default: the protocol on UART0,
 #   which -nographic puts on this terminal; quit with Ctrl-A x), `check`, or `batch IN OUT`.
@@ -12,12 +13,17 @@ set -euo pipefail
 elf=${1:?usage: runner.sh ELF [MODE ARGS...]}
 shift
 
-if grep -qa 'nucleo-f411re' "$elf"; then
+# The real boards: probe-rs flashes the chip the ELF was built for (its board name, lib.rs BOARD).
+chip=""
+grep -qa 'nucleo-f411re' "$elf" && chip=STM32F411RETx
+grep -qa 'rp-pico' "$elf" && chip=RP2040               # needs an SWD probe; or drag the UF2 (firmware/README.md)
+grep -qa 'microbit-v2' "$elf" && chip=nRF52833_xxAA    # the on-board interface chip is the probe
+if [[ -n $chip ]]; then
     if ! command -v probe-rs >/dev/null; then
-        echo "runner.sh: probe-rs not found; install it (https://probe.rs) to flash the Nucleo-F411RE" >&2
+        echo "runner.sh: probe-rs not found; install it (https://probe.rs) to flash the $chip" >&2
         exit 127
     fi
-    exec probe-rs run --chip STM32F411RETx "$elf"
+    exec probe-rs run --chip "$chip" "$elf"
 fi
 
 if ! command -v qemu-system-arm >/dev/null; then

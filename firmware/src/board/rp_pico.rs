@@ -67,6 +67,15 @@ pub fn run(model_bytes: &'static [u8]) -> ! {
     let pins = Pins::new(dp.IO_BANK0, dp.PADS_BANK0, sio.gpio_bank0, &mut dp.RESETS);
     let mut led = pins.gpio25.into_push_pull_output();
 
+    // The model check (a CRC over 160 kB of flash) runs before the USB device exists, so that
+    // the first poll follows the pull-up's connection to the host without a delay.
+    let device = Device::new(
+        BOARD,
+        CycleCounter::CpuCycles,
+        check_model(model_bytes),
+        stack::high_water,
+    );
+
     // `true`: the Pico has no VBUS-detect wiring to the RP2040, so tell the controller that
     // VBUS is present (as rp-hal's Pico examples do).
     let usb_bus = UsbBusAllocator::new(UsbBus::new(
@@ -80,12 +89,6 @@ pub fn run(model_bytes: &'static [u8]) -> ! {
         halt()
     };
 
-    let device = Device::new(
-        BOARD,
-        CycleCounter::CpuCycles,
-        check_model(model_bytes),
-        stack::high_water,
-    );
     // A rejected model leaves the LED on (it otherwise only lights while classifying); the
     // host sees the reason in the `Info` reply.
     if device.model.is_err() {
