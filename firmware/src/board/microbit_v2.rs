@@ -35,8 +35,9 @@ impl Stopwatch for CycleStopwatch {
 
 /// UARTE0's two halves as one `embedded-io` 0.6 stream (nrf-hal implements 0.7, whose traits
 /// have the same blocking semantics). The halves already block: a read returns one byte (a
-/// 1-byte EasyDMA transfer, restarted per call; the UARTE's RX FIFO holds the bytes that
-/// arrive in between), a write hands its DMA buffer to the transmitter.
+/// 1-byte EasyDMA transfer, restarted by the next call; the receiver stays on in between and
+/// its small RX FIFO keeps the next bytes, so the server must come back within a few byte
+/// times, which its per-byte work does), a write hands its DMA buffer to the transmitter.
 struct UarteIo {
     tx: UarteTx<UARTE0>,
     rx: UarteRx<UARTE0>,
