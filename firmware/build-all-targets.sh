@@ -5,6 +5,8 @@
 #   bash firmware/build-all-targets.sh --lint   # clippy -D warnings for every board and feature set
 #
 # Boards and their Rust targets: the table below (the host's copy is host/src/device/board.rs).
+# The Pico's ELF is also converted to firmware-rp-pico.uf2 for the RPI-RP2 drive, with
+# elf2uf2-rs (installed by `cargo install` when missing).
 # The model is data/model.postcard, or $FIRMWARE_MODEL (absolute or relative to the workspace
 # root). Each ELF is copied to <target dir>/firmware-<board>.elf and its section sizes printed.
 # --lint runs clippy on the application logic (host build) and for each board, QEMU boards
@@ -28,9 +30,23 @@ boards=(
     qemu-microbit:thumbv6m-none-eabi
     qemu-sifive-e:riscv32imac-unknown-none-elf
     nucleo-f411re:thumbv7em-none-eabihf
+    rp-pico:thumbv6m-none-eabi
+    microbit-v2:thumbv7em-none-eabihf
 )
 FIRMWARE_MODEL=$(realpath "${FIRMWARE_MODEL:-data/model.postcard}")
 export FIRMWARE_MODEL
+
+# The Pico's UF2 (drag-and-drop onto the RPI-RP2 drive) from its ELF. elf2uf2-rs without its
+# default `serial` feature (no libudev); pinned and --locked so CI builds the same tool.
+elf2uf2_version=2.2.0
+make_uf2() {
+    if ! command -v elf2uf2-rs >/dev/null; then
+        echo "== installing elf2uf2-rs $elf2uf2_version (UF2 files for the Pico)"
+        cargo install --quiet --locked --no-default-features "elf2uf2-rs@$elf2uf2_version"
+    fi
+    elf2uf2-rs "$1" "$2" >/dev/null
+    echo "   -> $2 ($(stat -c %s "$2") bytes)"
+}
 
 if [[ ${1:-} == --lint ]]; then
     echo "== firmware: clippy of the application logic (host build)"
@@ -60,6 +76,9 @@ for entry in "${boards[@]}"; do
         --no-default-features --features "$board"
     elf="$target_dir/firmware-$board.elf"
     cp "$fw_dir/$target/firmware/firmware" "$elf"
-    size -A "$elf" | grep -E '^\.(vector_table|text|rodata|data|bss|uninit) ' || true
+    size -A "$elf" | grep -E '^\.(boot2|vector_table|text|rodata|data|bss|uninit) ' || true
     echo "   -> $elf ($((SECONDS - start)) s)"
+    if [[ $board == rp-pico ]]; then
+        make_uf2 "$elf" "$target_dir/firmware-$board.uf2"
+    fi
 done

@@ -30,6 +30,8 @@ const BOARDS: &[&str] = &[
     "qemu-microbit",
     "qemu-sifive-e",
     "nucleo-f411re",
+    "rp-pico",
+    "microbit-v2",
 ];
 
 fn main() {

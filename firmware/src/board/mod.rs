@@ -44,3 +44,13 @@ pub use qemu_mps2_an505::{run, NAME};
 mod qemu_sifive_e;
 #[cfg(feature = "qemu-sifive-e")]
 pub use qemu_sifive_e::{run, NAME};
+
+#[cfg(feature = "rp-pico")]
+mod rp_pico;
+#[cfg(feature = "rp-pico")]
+pub use rp_pico::{run, NAME};
+
+#[cfg(feature = "microbit-v2")]
+mod microbit_v2;
+#[cfg(feature = "microbit-v2")]
+pub use microbit_v2::{run, NAME};
