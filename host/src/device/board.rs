@@ -30,6 +30,12 @@ pub enum Board {
     /// ST Nucleo-F411RE (STM32F411, Cortex-M4F): real hardware.
     #[value(name = "nucleo-f411re")]
     NucleoF411re,
+    /// Raspberry Pi Pico (RP2040, Cortex-M0+): real hardware, USB CDC serial.
+    #[value(name = "rp-pico")]
+    RpPico,
+    /// BBC micro:bit v2 (nRF52833, Cortex-M4F): real hardware.
+    #[value(name = "microbit-v2")]
+    MicrobitV2,
 }
 
 /// How QEMU runs a board.
@@ -69,7 +75,7 @@ const fn arm(machine: &'static str) -> Option<QemuMachine> {
 }
 
 /// The table, in [`Board`] order.
-const BOARDS: [BoardSpec; 7] = [
+const BOARDS: [BoardSpec; 9] = [
     BoardSpec {
         board: Board::QemuMps2An386,
         feature: "qemu-mps2-an386",
@@ -125,6 +131,22 @@ const BOARDS: [BoardSpec; 7] = [
     BoardSpec {
         board: Board::NucleoF411re,
         feature: "nucleo-f411re",
+        target: "thumbv7em-none-eabihf",
+        core: "Cortex-M4F",
+        qemu: None,
+        counter: "CPU cycles: DWT CYCCNT",
+    },
+    BoardSpec {
+        board: Board::RpPico,
+        feature: "rp-pico",
+        target: "thumbv6m-none-eabi",
+        core: "Cortex-M0+",
+        qemu: None,
+        counter: "CPU cycles: SysTick, extended to 32 bits by its wrap interrupt",
+    },
+    BoardSpec {
+        board: Board::MicrobitV2,
+        feature: "microbit-v2",
         target: "thumbv7em-none-eabihf",
         core: "Cortex-M4F",
         qemu: None,
