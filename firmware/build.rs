@@ -1,8 +1,9 @@
-//! Build script: for Cortex-M builds, pick the board's memory script and embed the model.
+//! Build script: for bare-metal builds, pick the board's memory script and embed the model.
 //!
 //! * The memory script `memory-<board>.x` is copied to `OUT_DIR/memory.x`, where cortex-m-rt's
-//!   `link.x` finds it. (A file literally named `memory.x` in the package root would win over
-//!   the copy, so the per-board scripts have other names.)
+//!   `link.x` finds it (riscv-rt's `link.x` does not include it: RISC-V links with
+//!   `-Tmemory.x -Tlink.x`). (A file literally named `memory.x` in the package root would win
+//!   over the copy, so the per-board scripts have other names.)
 //! * The model is `data/model.postcard` of the workspace, or the file named by the environment
 //!   variable `FIRMWARE_MODEL` (absolute, or relative to the workspace root). It is copied to
 //!   `OUT_DIR/model.bin` for `include_bytes!`. The bytes are not checked here: the firmware
@@ -20,7 +21,18 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const BOARDS: [&str; 2] = ["qemu-mps2-an386", "nucleo-f411re"];
+/// Every board feature, one per line (each has its `memory-<board>.x`).
+const BOARDS: &[&str] = &[
+    "qemu-mps2-an386",
+    "qemu-mps2-an385",
+    "qemu-mps2-an500",
+    "qemu-mps2-an505",
+    "qemu-microbit",
+    "qemu-sifive-e",
+    "nucleo-f411re",
+    "rp-pico",
+    "microbit-v2",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -70,7 +82,11 @@ fn configure() -> Result<(), String> {
     println!("cargo:rustc-link-search={}", out.display());
     // Linker arguments here rather than in .cargo/config.toml, so that builds driven from
     // elsewhere (the tests crate, the host CLI, RUSTFLAGS set by CI) still link correctly.
-    println!("cargo:rustc-link-arg-bins=--nmagic");
+    if env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("riscv32") {
+        println!("cargo:rustc-link-arg-bins=-Tmemory.x");
+    } else {
+        println!("cargo:rustc-link-arg-bins=--nmagic");
+    }
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
 
     let workspace = manifest.parent().unwrap_or(&manifest).to_path_buf();

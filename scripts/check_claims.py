@@ -26,6 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MACS_H128 = 784 * 128 + 128 * 10
 MACS_H200 = 784 * 200 + 200 * 10
+# Measurement-group suffix -> `qemu-eval --board` name.
+QEMU_BOARDS = {"an385": "mps2-an385", "an386": "mps2-an386", "an500": "mps2-an500",
+               "an505": "mps2-an505", "microbit": "microbit", "sifive_e": "sifive-e"}
 
 # Measurement groups that take minutes (checked with --slow only).
 SLOW = {"best", "bench_train", "bench_int8", "first_build"}
@@ -132,6 +135,31 @@ class Measure:
                  identical=j["identical"], text_bytes=j["text_bytes"],
                  rodata_bytes=j["rodata_bytes"], bss_bytes=j["bss_bytes"],
                  data_bytes=j["data_bytes"], stack_bytes=j["stack_high_water_bytes"],
+                 infer_text_bytes=symbol_size(j["elf"], "Model>::infer"))
+
+    # -- the QEMU board matrix (firmware/README.md): groups board_<b> (default model) and
+    #    board128_<b> (784-128-10), b one of QEMU_BOARDS ------------------------------------
+    def __getattr__(self, name: str):
+        for prefix, model, macs in (("m_board128_", None, MACS_H128),
+                                    ("m_board_", "data/model.postcard", MACS_H200)):
+            board = name[len(prefix):] if name.startswith(prefix) else None
+            if board in QEMU_BOARDS:
+                group = name[2:]
+                return lambda: self._board(group, QEMU_BOARDS[board], model, macs)
+        raise AttributeError(name)
+
+    def _board(self, group: str, board: str, model: str | None, macs: int) -> None:
+        if model is None:
+            self.get("h128.file_bytes")
+            model = str(self.work / "h128" / "model.postcard")
+        j = last_json(self.host("qemu-eval", "--board", board, "--model", model, "--json"))
+        if j["identical"] != j["images"]:
+            raise SystemExit(f"check-claims: {board}: only {j['identical']}/{j['images']} "
+                             "images give the host's logits")
+        per = j["instructions_per_inference"]
+        self.put(group, instructions=per, per_mac=per / macs, flash_bytes=j["flash_bytes"],
+                 ram_bytes=j["data_bytes"] + j["bss_bytes"],
+                 stack_bytes=j["stack_high_water_bytes"],
                  infer_text_bytes=symbol_size(j["elf"], "Model>::infer"))
 
     # -- the Nucleo build (section sizes; the board itself is measured by hand) ----------

@@ -10,7 +10,9 @@ use model_format::{Model, INPUT, MAX_CLASSES};
 
 use crate::Stopwatch;
 
-/// Images read (and records written) per I/O call: fewer semihosting traps.
+/// Images read (and records written) per I/O call on boards with RAM to spare: fewer
+/// semihosting traps. Boards with 16 KiB of RAM use a smaller [`Buffers`] (their board module
+/// picks the size).
 pub const CHUNK_IMAGES: usize = 16;
 
 /// Totals of one batch run.
@@ -40,27 +42,28 @@ pub enum BatchError<R, W> {
     },
 }
 
-/// Buffers for [`run`], kept out of the stack so a board can place them in `.bss`.
+/// Buffers for [`run`] holding `N` images and their records, kept out of the stack so a board
+/// can place them in `.bss` (and size them to its RAM: `N * 829` bytes).
 /// Word-aligned, so every image (784 bytes apart) is: the SMLAD kernel widens aligned pixels
 /// with word loads (unaligned ones take a slower bytewise path).
 #[repr(C, align(4))]
-pub struct Buffers {
-    images: [u8; CHUNK_IMAGES * INPUT],
-    records: [u8; CHUNK_IMAGES * MAX_RECORD],
+pub struct Buffers<const N: usize = CHUNK_IMAGES> {
+    images: [[u8; INPUT]; N],
+    records: [[u8; MAX_RECORD]; N],
 }
 
-impl Default for Buffers {
+impl<const N: usize> Default for Buffers<N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Buffers {
+impl<const N: usize> Buffers<N> {
     /// Zeroed buffers.
     pub const fn new() -> Self {
         Self {
-            images: [0; CHUNK_IMAGES * INPUT],
-            records: [0; CHUNK_IMAGES * MAX_RECORD],
+            images: [[0; INPUT]; N],
+            records: [[0; MAX_RECORD]; N],
         }
     }
 }
@@ -78,12 +81,12 @@ fn fill<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<usize, R::Error> {
 }
 
 /// Classify every image of `images`, writing the header and one record per image to `out`.
-pub fn run<R: Read, W: Write, S: Stopwatch>(
+pub fn run<R: Read, W: Write, S: Stopwatch, const N: usize>(
     model: &Model<'_>,
     images: &mut R,
     out: &mut W,
     stopwatch: &mut S,
-    buffers: &mut Buffers,
+    buffers: &mut Buffers<N>,
 ) -> Result<Summary, BatchError<R::Error, W::Error>> {
     let classes = model.dims().classes.min(MAX_CLASSES);
     let rec_len = record_len(classes);
@@ -95,14 +98,16 @@ pub fn run<R: Read, W: Write, S: Stopwatch>(
 
     let mut summary = Summary::default();
     loop {
-        let got = fill(images, &mut buffers.images).map_err(BatchError::Read)?;
+        let image_bytes = buffers.images.as_flattened_mut();
+        let got = fill(images, image_bytes).map_err(BatchError::Read)?;
         if got % INPUT != 0 {
             return Err(BatchError::PartialImage { bytes: got % INPUT });
         }
         let mut used = 0;
-        for (image, record) in buffers.images[..got]
+        let records = buffers.records.as_flattened_mut();
+        for (image, record) in image_bytes[..got]
             .chunks_exact(INPUT)
-            .zip(buffers.records.chunks_exact_mut(rec_len))
+            .zip(records.chunks_exact_mut(rec_len))
         {
             let Ok(image) = <&[u8; INPUT]>::try_from(image) else {
                 continue; // chunks_exact yields exactly INPUT bytes
@@ -123,9 +128,8 @@ pub fn run<R: Read, W: Write, S: Stopwatch>(
             summary.cycles_total += u64::from(cycles);
             summary.images += 1;
         }
-        out.write_all(&buffers.records[..used])
-            .map_err(BatchError::Write)?;
-        if got < buffers.images.len() {
+        out.write_all(&records[..used]).map_err(BatchError::Write)?;
+        if got < image_bytes.len() {
             out.flush().map_err(BatchError::Write)?;
             return Ok(summary);
         }
@@ -152,7 +156,7 @@ mod tests {
         src.max_read = 1000; // reads that do not align with images
         let mut out = FakeIo::new(Vec::new());
         let mut sw = TickingStopwatch::default();
-        let mut buffers = Box::new(Buffers::new());
+        let mut buffers = Box::new(<Buffers>::new());
         let summary = run(&model, &mut src, &mut out, &mut sw, &mut buffers).unwrap();
         assert_eq!(summary.images, 37);
         assert_eq!((summary.cycles_min, summary.cycles_max), (1, 1));
@@ -187,7 +191,7 @@ mod tests {
         for n in [0, CHUNK_IMAGES, 2 * CHUNK_IMAGES] {
             let mut src = FakeIo::new(images(n));
             let mut out = FakeIo::new(Vec::new());
-            let mut buffers = Box::new(Buffers::new());
+            let mut buffers = Box::new(<Buffers>::new());
             let s = run(
                 &model,
                 &mut src,
@@ -201,6 +205,34 @@ mod tests {
         }
     }
 
+    /// The small buffers of the 16 KiB boards: same records, in more and smaller chunks.
+    #[test]
+    fn small_buffers_give_the_same_stream() {
+        let bytes = tiny_model(4, 8);
+        let model = Model::from_bytes(&bytes).unwrap();
+        let input = images(11);
+        let mut outs = Vec::new();
+        for small in [false, true] {
+            let mut src = FakeIo::new(input.clone());
+            let mut out = FakeIo::new(Vec::new());
+            let mut sw = TickingStopwatch::default();
+            let s = if small {
+                run(
+                    &model,
+                    &mut src,
+                    &mut out,
+                    &mut sw,
+                    &mut Buffers::<3>::new(),
+                )
+            } else {
+                run(&model, &mut src, &mut out, &mut sw, &mut <Buffers>::new())
+            };
+            assert_eq!(s.unwrap().images, 11);
+            outs.push(out.output);
+        }
+        assert_eq!(outs[0], outs[1]);
+    }
+
     #[test]
     fn partial_image_is_an_error() {
         let bytes = tiny_model(4, 9);
@@ -209,7 +241,7 @@ mod tests {
         input.truncate(3 * INPUT - 5);
         let mut src = FakeIo::new(input);
         let mut out = FakeIo::new(Vec::new());
-        let mut buffers = Box::new(Buffers::new());
+        let mut buffers = Box::new(<Buffers>::new());
         assert_eq!(
             run(
                 &model,

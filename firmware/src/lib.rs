@@ -10,13 +10,24 @@
 pub mod batch;
 pub mod boot;
 pub mod cmsdk_uart;
+#[cfg(all(target_arch = "riscv32", target_os = "none"))]
+pub mod minstret;
+#[cfg(all(feature = "qemu", target_os = "none"))]
+pub mod modes;
+pub mod nrf51_uart;
 // Only in test builds of the firmware (feature `parity`) and in host unit tests: production
 // firmware does not need it, and it costs ~2 KB of flash.
 #[cfg(any(test, feature = "parity"))]
 pub mod parity;
+#[cfg(all(feature = "qemu", target_os = "none"))]
+pub mod semihosting;
 pub mod server;
+pub mod sifive_uart;
+#[cfg(all(target_arch = "arm", target_os = "none"))]
+pub mod systick;
 #[cfg(test)]
 mod test_support;
+pub mod uart_read;
 
 #[cfg(target_os = "none")]
 pub mod board;
@@ -30,12 +41,9 @@ pub use model_format::protocol;
 pub const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The board this build targets, reported by `Info` and printed at boot.
-/// (The runner script also finds it in the ELF to choose between QEMU and probe-rs.)
-#[cfg(feature = "nucleo-f411re")]
-pub const BOARD: &str = "nucleo-f411re";
-/// The board this build targets, reported by `Info` and printed at boot.
-#[cfg(not(feature = "nucleo-f411re"))]
-pub const BOARD: &str = "qemu-mps2-an386";
+/// (The runner script also finds it in the ELF to choose QEMU's machine, or probe-rs.)
+#[cfg(target_os = "none")]
+pub use board::NAME as BOARD;
 
 /// Measures the cost of one inference in the board's counter unit
 /// ([`protocol::CycleCounter`]): CPU cycles on a real chip, instructions under QEMU `-icount`.

@@ -100,9 +100,11 @@ fn classify_with_a_missing_elf_says_so() {
 fn a_qemu_that_exits_on_the_uart_shows_its_own_error() {
     // Bypass the CLI's up-front check: QEMU accepts the UART connection, then fails to load the
     // kernel and exits; the client's error must carry QEMU's stderr.
-    let mut session =
-        host::device::qemu::SerialSession::start(std::path::Path::new("/nonexistent.elf"))
-            .expect("QEMU starts and opens its UART socket");
+    let mut session = host::device::qemu::SerialSession::start_on(
+        host::device::board::Board::QemuMps2An386,
+        std::path::Path::new("/nonexistent.elf"),
+    )
+    .expect("QEMU starts and opens its UART socket");
     let stream = session.stream.try_clone().unwrap();
     let mut client = host::device::client::Client::new(stream, std::time::Duration::from_secs(5));
     let err = client.info().unwrap_err();

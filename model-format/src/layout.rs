@@ -11,7 +11,8 @@ pub(crate) const GROUP: usize = 4;
 pub(crate) const BLOCK_WEIGHTS: usize = ROW_BLOCK * INPUT;
 /// Bytes of one layer-1 block in [`Layout::Smlad`].
 pub(crate) const BLOCK_BYTES: usize = BLOCK_WEIGHTS;
-/// Bytes of one layer-1 block in [`Layout::Smlad16`].
+/// Bytes of one layer-1 block in [`Layout::Smlad16`] (only the layout-2 kernels use it).
+#[cfg_attr(not(mf_layout2), allow(dead_code))]
 pub(crate) const BLOCK_BYTES16: usize = 2 * BLOCK_WEIGHTS;
 
 /// Position in [`Layout::Smlad16`] of weight `k` (0..4) of a unit's group: (w0, w2, w1, w3).

@@ -1,18 +1,23 @@
-//! The chip's layer-1 kernels (SMLAD assembly on the Cortex-M4 for layout-1 and layout-2
-//! models) against the portable kernel on the host, on random models: proptest generates the
-//! models (random and edge hidden sizes, extreme weights and pixels, layouts 0, 1 and 2), ONE
-//! QEMU boot runs them all in the firmware's `parity` mode (cargo feature `parity`, built by `tests::parity_firmware`;
-//! models loaded at run time, no rebuild per model), and every logit must equal `Model::infer`
-//! on the host.
+//! The chip's layer-1 kernels against the portable kernel on the host, on random models, for
+//! each kernel family: DSP (SMLAD assembly, Cortex-M4 on mps2-an386), Armv7-M (Cortex-M3 on
+//! mps2-an385), Armv6-M (the thumbv6m-none-eabi build, also on mps2-an385: an M3 executes
+//! Armv6-M code, and the 16 KiB micro:bit cannot hold the large models) and RISC-V (sifive_e,
+//! 16 KiB of RAM: small hidden sizes only). Proptest generates the models (random and edge
+//! hidden sizes, extreme weights and pixels, layouts 0, 1 and 2), ONE QEMU boot per family
+//! runs them all in the firmware's `parity` mode (cargo feature `parity`, built by
+//! `tests::parity_firmware_for`; models loaded at run time, no rebuild per model), and every
+//! logit must equal `Model::infer` on the host.
 //!
-//! Needs `qemu-system-arm`; without it the test FAILS with the install hint.
+//! Needs `qemu-system-arm` and `qemu-system-riscv32`; without them the tests FAIL with the
+//! install command.
 
+use host::device::board::Board;
 use model_format::protocol::parity::{self, RECORD_LEN, STATUS_DECODED};
 use model_format::{Dims, Layout, Model, ModelParams, INPUT};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use tests::parity_firmware;
+use tests::{parity_firmware, parity_firmware_for};
 
 fn weights(n: usize) -> impl Strategy<Value = Vec<i8>> {
     // Extremes often: -128 and 127 stress the sign extension and the accumulator bounds.
@@ -63,19 +68,77 @@ fn sample<T: std::fmt::Debug>(runner: &mut TestRunner, s: impl Strategy<Value = 
     s.new_tree(runner).expect("strategy").current()
 }
 
+/// Hidden sizes: edge sizes (1, 3, 4, 5: below, at and above one block of 4; 127, 128; the
+/// maximum 1024), then random ones up to 260.
+fn large_hiddens(runner: &mut TestRunner) -> Vec<usize> {
+    let mut hiddens = vec![1, 3, 4, 5, 127, 128, 1024];
+    for _ in 0..25 {
+        hiddens.push(sample(runner, 1usize..=260));
+    }
+    hiddens
+}
+
+/// Hidden sizes for a 16 KiB board, whose firmware loads each model into the ~8 KiB of RAM it
+/// leaves free: below, at and above one block of 4 (1, 3, 4, 5). H = 5 comes third, in layout
+/// 1 (3.9 KB); layout-2 models (cases 1 and 3 of every 5, 2 bytes per weight) stay at H <= 4
+/// (6.3 KB), as do the random sizes.
+fn small_hiddens(runner: &mut TestRunner) -> Vec<usize> {
+    let mut hiddens = vec![1, 3, 5, 4];
+    for _ in 0..11 {
+        hiddens.push(sample(runner, 1usize..=4));
+    }
+    hiddens
+}
+
 #[test]
 fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
     let elf = parity_firmware().unwrap();
     let mut runner = TestRunner::new(Config::default());
-    // Edge sizes (1, 3, 4, 5: below, at and above one block of 4; 127, 128; the maximum
-    // 1024), then random ones.
-    let mut hiddens = vec![1, 3, 4, 5, 127, 128, 1024];
-    for _ in 0..25 {
-        hiddens.push(sample(&mut runner, 1usize..=260));
-    }
+    let hiddens = large_hiddens(&mut runner);
+    check_kernel(&elf, &mut runner, &hiddens);
+}
+
+#[test]
+fn armv7m_kernel_matches_the_portable_kernel_on_mps2_an385() {
+    let board = Board::QemuMps2An385;
+    let elf =
+        parity_firmware_for(board, board.spec().target, &["parity", "layout-smlad16"]).unwrap();
+    let mut runner = TestRunner::new(Config::default());
+    let hiddens = large_hiddens(&mut runner);
+    check_kernel(&elf, &mut runner, &hiddens);
+}
+
+/// The Armv6-M (Cortex-M0, micro:bit) build, run on mps2-an385: the M3 executes Armv6-M code
+/// and has the RAM for the large models the 16 KiB micro:bit cannot hold.
+#[test]
+fn armv6m_kernel_matches_the_portable_kernel_on_mps2_an385() {
+    let elf = parity_firmware_for(
+        Board::QemuMps2An385,
+        "thumbv6m-none-eabi",
+        &["parity", "layout-smlad16"],
+    )
+    .unwrap();
+    let mut runner = TestRunner::new(Config::default());
+    let hiddens = large_hiddens(&mut runner);
+    check_kernel(&elf, &mut runner, &hiddens);
+}
+
+#[test]
+fn riscv_kernel_matches_the_portable_kernel_on_sifive_e() {
+    let board = Board::QemuSifiveE;
+    let elf =
+        parity_firmware_for(board, board.spec().target, &["parity", "layout-smlad16"]).unwrap();
+    let mut runner = TestRunner::new(Config::default());
+    let hiddens = small_hiddens(&mut runner);
+    check_kernel(&elf, &mut runner, &hiddens);
+}
+
+/// One model per hidden size (layouts in turn), a few random images each plus an all-255
+/// one, run in ONE boot of `elf`'s parity mode; every logit must equal the host's.
+fn check_kernel(elf: &std::path::Path, runner: &mut TestRunner, hiddens: &[usize]) {
     let mut cases = Vec::new();
     for (n, &hidden) in hiddens.iter().enumerate() {
-        let p = sample(&mut runner, params(hidden));
+        let p = sample(runner, params(hidden));
         // Layout 1 (the SMLAD kernel) and layout 2 (the int16 SMLAD kernel) in turn, every
         // fifth in layout 0 (old files on the chip). Case 6 is H = 1024 in layout 2 (a 1.6 MB
         // file; the firmware's RAM buffer holds ~4 MB).
@@ -86,7 +149,7 @@ fn dsp_kernel_matches_the_portable_kernel_on_random_models_in_qemu() {
         };
         let file = p.encode_with_layout(layout).unwrap();
         let count = if hidden >= 512 { 2 } else { 4 };
-        let mut imgs = sample(&mut runner, images(count));
+        let mut imgs = sample(runner, images(count));
         // One all-255 image per case: the largest |sums| the kernel can see.
         imgs[..INPUT].fill(255);
         cases.push(Case { file, images: imgs });

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use host::device::board::Board;
 use host::device::classify::classify_on;
 use host::device::client::{request_bytes, Client, Reply};
 use host::device::qemu::{run_check, SerialSession};
@@ -34,7 +35,14 @@ fn client(session: &SerialSession) -> Client<std::os::unix::net::UnixStream> {
 fn all_10000_test_images_are_bit_exact_in_qemu_batch_mode() {
     let elf = default_firmware().unwrap();
     let started = Instant::now();
-    let report = qemu_eval(&default_model(), 10_000, Some(elf), false).unwrap();
+    let report = qemu_eval(
+        Board::QemuMps2An386,
+        &default_model(),
+        10_000,
+        Some(&elf),
+        false,
+    )
+    .unwrap();
     eprintln!(
         "{report}\n(test wall time {:.1} s)",
         started.elapsed().as_secs_f64()
@@ -56,7 +64,7 @@ fn all_10000_test_images_are_bit_exact_in_qemu_batch_mode() {
 fn uart_protocol_is_bit_exact_on_100_images() {
     let bytes = default_model_bytes().unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
-    let session = SerialSession::start(default_firmware().unwrap()).unwrap();
+    let session = SerialSession::start(&default_firmware().unwrap()).unwrap();
     let mut client = client(&session);
     let info = client.info().unwrap();
     assert_eq!(info.board, "qemu-mps2-an386");
@@ -74,7 +82,7 @@ fn uart_protocol_is_bit_exact_on_100_images() {
 
 #[test]
 fn broken_frames_get_error_replies_and_the_next_frame_is_answered() {
-    let session = SerialSession::start(default_firmware().unwrap()).unwrap();
+    let session = SerialSession::start(&default_firmware().unwrap()).unwrap();
     let mut client = client(&session);
     let image = [17u8; INPUT];
     let good = request_bytes(RequestBody::Classify { pixels: &image });

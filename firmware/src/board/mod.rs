@@ -1,18 +1,56 @@
 //! Board layers: peripherals, clocks and the choice of mode. One is compiled per build,
-//! selected by the cargo feature of the same name.
+//! selected by the cargo feature of the same name (build.rs insists on exactly one). Each
+//! exports `NAME` (reported by `Info`) and `run`, the entry `main` calls.
 
-#[cfg(all(feature = "qemu-mps2-an386", feature = "nucleo-f411re"))]
-compile_error!("enable exactly one board feature (use --no-default-features for nucleo-f411re)");
+#[cfg(any(
+    feature = "qemu-mps2-an385",
+    feature = "qemu-mps2-an386",
+    feature = "qemu-mps2-an500",
+    feature = "qemu-mps2-an505"
+))]
+mod mps2;
 
 #[cfg(feature = "nucleo-f411re")]
 mod nucleo_f411re;
 #[cfg(feature = "nucleo-f411re")]
-pub use nucleo_f411re::run;
+pub use nucleo_f411re::{run, NAME};
 
-#[cfg(all(feature = "qemu-mps2-an386", not(feature = "nucleo-f411re")))]
+#[cfg(feature = "qemu-microbit")]
+mod qemu_microbit;
+#[cfg(feature = "qemu-microbit")]
+pub use qemu_microbit::{run, NAME};
+
+#[cfg(feature = "qemu-mps2-an385")]
+mod qemu_mps2_an385;
+#[cfg(feature = "qemu-mps2-an385")]
+pub use qemu_mps2_an385::{run, NAME};
+
+#[cfg(feature = "qemu-mps2-an386")]
 mod qemu_mps2_an386;
-#[cfg(all(feature = "qemu-mps2-an386", not(feature = "nucleo-f411re")))]
-pub use qemu_mps2_an386::run;
+#[cfg(feature = "qemu-mps2-an386")]
+pub use qemu_mps2_an386::{run, NAME};
 
-#[cfg(not(any(feature = "qemu-mps2-an386", feature = "nucleo-f411re")))]
-compile_error!("enable one board feature: qemu-mps2-an386 (default) or nucleo-f411re");
+#[cfg(feature = "qemu-mps2-an500")]
+mod qemu_mps2_an500;
+#[cfg(feature = "qemu-mps2-an500")]
+pub use qemu_mps2_an500::{run, NAME};
+
+#[cfg(feature = "qemu-mps2-an505")]
+mod qemu_mps2_an505;
+#[cfg(feature = "qemu-mps2-an505")]
+pub use qemu_mps2_an505::{run, NAME};
+
+#[cfg(feature = "qemu-sifive-e")]
+mod qemu_sifive_e;
+#[cfg(feature = "qemu-sifive-e")]
+pub use qemu_sifive_e::{run, NAME};
+
+#[cfg(feature = "rp-pico")]
+mod rp_pico;
+#[cfg(feature = "rp-pico")]
+pub use rp_pico::{run, NAME};
+
+#[cfg(feature = "microbit-v2")]
+mod microbit_v2;
+#[cfg(feature = "microbit-v2")]
+pub use microbit_v2::{run, NAME};

@@ -18,6 +18,9 @@ use crate::protocol::CycleCounter;
 use crate::server::{Device, Server};
 use crate::{stack, Stopwatch, BOARD};
 
+/// The board name reported by `Info`.
+pub const NAME: &str = "nucleo-f411re";
+
 /// System clock: the F411's maximum, from the internal 16 MHz oscillator through the PLL (no
 /// dependence on the ST-LINK's MCO solder bridges).
 const SYSCLK_MHZ: u32 = 100;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
+use crate::device::board::Board;
 use crate::device::{classify, firmware_build, qemu_eval};
 
 #[derive(clap::Subcommand, Debug)]
@@ -35,6 +36,9 @@ pub struct ClassifyArgs {
     /// With --qemu: boot this firmware ELF instead of building one.
     #[arg(long, requires = "qemu")]
     pub elf: Option<PathBuf>,
+    /// With --qemu: the QEMU board to build for and boot (its machine comes with it).
+    #[arg(long, value_enum, default_value = "mps2-an386", requires = "qemu")]
+    pub board: Board,
 }
 
 #[derive(clap::Args, Debug)]
@@ -48,9 +52,13 @@ pub struct QemuEvalArgs {
     /// Print one JSON object instead of the text report.
     #[arg(long)]
     pub json: bool,
-    /// Boot this firmware ELF instead of building one (it must embed the same model).
+    /// Boot this firmware ELF instead of building one (it must embed the same model and be
+    /// built for --board).
     #[arg(long)]
     pub elf: Option<PathBuf>,
+    /// The QEMU board to build for and boot (its machine, core and Rust target come with it).
+    #[arg(long, value_enum, default_value = "mps2-an386")]
+    pub board: Board,
 }
 
 pub fn run(cmd: DeviceCommand) -> anyhow::Result<()> {
@@ -59,13 +67,16 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<()> {
             let model = a.model.unwrap_or_else(firmware_build::default_model_path);
             match (a.port, a.qemu) {
                 (Some(port), false) => classify::classify_port(&port, a.baud, &model, a.images),
-                (None, true) => classify::classify_qemu(&model, a.elf.as_deref(), a.images),
+                (None, true) => {
+                    classify::classify_qemu(a.board, &model, a.elf.as_deref(), a.images)
+                }
                 _ => bail!("pass exactly one of --port PATH and --qemu"),
             }
         }
         DeviceCommand::QemuEval(a) => {
             let model = a.model.unwrap_or_else(firmware_build::default_model_path);
-            let report = qemu_eval::qemu_eval(&model, a.images, a.elf.as_deref(), !a.json)?;
+            let report =
+                qemu_eval::qemu_eval(a.board, &model, a.images, a.elf.as_deref(), !a.json)?;
             if a.json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {

@@ -141,8 +141,14 @@ pub fn classify_port(
     Ok(())
 }
 
-/// `host classify --qemu`.
-pub fn classify_qemu(model_path: &Path, elf: Option<&Path>, images: usize) -> anyhow::Result<()> {
+/// `host classify --qemu --board B`.
+pub fn classify_qemu(
+    board: Board,
+    model_path: &Path,
+    elf: Option<&Path>,
+    images: usize,
+) -> anyhow::Result<()> {
+    board.qemu()?;
     let bytes = std::fs::read(model_path)
         .with_context(|| format!("reading the model {}", model_path.display()))?;
     let model =
@@ -152,7 +158,7 @@ pub fn classify_qemu(model_path: &Path, elf: Option<&Path>, images: usize) -> an
             check_elf(e)?;
             e.to_path_buf()
         }
-        None => build_firmware(Board::QemuMps2An386, model_path, true)?,
+        None => build_firmware(board, model_path, true)?,
     };
     let mut session = SerialSession::start(&elf)?;
     let stream = session.stream.try_clone()?;

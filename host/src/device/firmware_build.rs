@@ -7,27 +7,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 
-/// The Cortex-M target every board of the firmware uses.
-pub const TARGET: &str = "thumbv7em-none-eabihf";
-
-/// The boards the firmware supports (its cargo features).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Board {
-    /// QEMU mps2-an386 (Cortex-M4F): the default, runs here.
-    QemuMps2An386,
-    /// ST Nucleo-F411RE (STM32F411, Cortex-M4F): real hardware.
-    NucleoF411re,
-}
-
-impl Board {
-    /// The cargo feature (and board name reported by the firmware).
-    pub fn feature(self) -> &'static str {
-        match self {
-            Board::QemuMps2An386 => "qemu-mps2-an386",
-            Board::NucleoF411re => "nucleo-f411re",
-        }
-    }
-}
+pub use super::board::Board;
 
 /// The workspace root (this crate lives in `<root>/host`).
 pub fn workspace_root() -> PathBuf {
@@ -81,6 +61,19 @@ pub fn build_firmware_with(
     verbose: bool,
     features: &[&str],
 ) -> anyhow::Result<PathBuf> {
+    build_firmware_for(board, board.spec().target, model, verbose, features)
+}
+
+/// [`build_firmware_with`] for the Rust target `target` instead of the board's own, e.g. the
+/// Armv6-M (thumbv6m-none-eabi) build on mps2-an385, whose Cortex-M3 runs Armv6-M code and has
+/// the RAM the 16 KiB micro:bit lacks.
+pub fn build_firmware_for(
+    board: Board,
+    target: &str,
+    model: &Path,
+    verbose: bool,
+    features: &[&str],
+) -> anyhow::Result<PathBuf> {
     let model =
         std::fs::canonicalize(model).with_context(|| format!("model file {}", model.display()))?;
     let bytes = std::fs::read(&model).with_context(|| format!("reading {}", model.display()))?;
@@ -104,7 +97,7 @@ pub fn build_firmware_with(
             "-p",
             "firmware",
             "--target",
-            TARGET,
+            target,
         ])
         .arg("--target-dir")
         .arg(&target_dir)
@@ -137,13 +130,18 @@ pub fn build_firmware_with(
         }
     }
 
-    let built = target_dir.join(TARGET).join("firmware").join("firmware");
+    let built = target_dir.join(target).join("firmware").join("firmware");
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut hasher);
     // The features are part of the name too: a parity build must not replace the production
     // ELF of the same model (or the other way round) under a running QEMU.
+    let on_other_target = if target == board.spec().target {
+        String::new()
+    } else {
+        format!("@{target}")
+    };
     let copy = target_dir.join("elves").join(format!(
-        "firmware-{}{}-{:016x}.elf",
+        "firmware-{}{on_other_target}{}-{:016x}.elf",
         board.feature(),
         features.iter().map(|f| format!("+{f}")).collect::<String>(),
         hasher.finish()

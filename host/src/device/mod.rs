@@ -2,6 +2,7 @@
 //! protocol), the protocol client for real boards, and ELF footprints. The `tests` crate drives
 //! the firmware through this module.
 
+pub mod board;
 pub mod classify;
 pub mod client;
 pub mod elf;

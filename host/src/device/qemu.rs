@@ -1,5 +1,6 @@
-//! Running the firmware in QEMU `mps2-an386`: batch mode over semihosting files, the protocol
-//! over the emulated UART (a Unix socket), and the boot check.
+//! Running the firmware in QEMU: batch mode over semihosting files, the protocol over the
+//! emulated UART (a Unix socket), and the boot check. The QEMU binary and machine are those of
+//! the board the ELF was built for ([`Board::of_elf`]).
 
 use std::ffi::OsStr;
 use std::io::Read;
@@ -11,28 +12,29 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use model_format::protocol::{batch, ExitCode};
 
-/// The QEMU binary the firmware needs.
-pub const QEMU: &str = "qemu-system-arm";
-/// How to get it on Debian/Ubuntu (the project's machines and CI).
-pub const INSTALL_HINT: &str = "apt-get install -y qemu-system-arm";
+use super::board::{Board, QemuMachine};
 
-/// Find `qemu-system-arm` on the given `PATH` value. Missing QEMU is an error with the install
-/// hint: the QEMU tests must fail, not skip, on a machine without it.
-pub fn find_qemu_in(path: Option<&OsStr>) -> anyhow::Result<PathBuf> {
+/// Find `qemu`'s binary on the given `PATH` value. Missing QEMU is an error with the install
+/// command: the QEMU tests must fail, not skip, on a machine without it.
+pub fn find_qemu_in(qemu: QemuMachine, path: Option<&OsStr>) -> anyhow::Result<PathBuf> {
     if let Some(path) = path {
         for dir in std::env::split_paths(path) {
-            let candidate = dir.join(QEMU);
+            let candidate = dir.join(qemu.binary);
             if candidate.is_file() {
                 return Ok(candidate);
             }
         }
     }
-    bail!("{QEMU} not found on PATH; install it with `{INSTALL_HINT}` (Debian/Ubuntu)")
+    bail!(
+        "{} not found on PATH; install it with `apt-get install -y {}` (Debian/Ubuntu)",
+        qemu.binary,
+        qemu.package
+    )
 }
 
-/// Find `qemu-system-arm` on this process's `PATH`.
-pub fn find_qemu() -> anyhow::Result<PathBuf> {
-    find_qemu_in(std::env::var_os("PATH").as_deref())
+/// Find the QEMU that runs `board` on this process's `PATH` (an error for real hardware).
+pub fn find_qemu(board: Board) -> anyhow::Result<PathBuf> {
+    find_qemu_in(board.qemu()?, std::env::var_os("PATH").as_deref())
 }
 
 /// The `-semihosting-config` value giving the firmware the command line `firmware ARGS...`.
@@ -45,11 +47,18 @@ fn semihosting_config(args: &[&str]) -> String {
     cfg
 }
 
-/// QEMU for `elf`, with semihosting arguments, no display, no monitor, and exact instruction
-/// counting (`-icount shift=0`, which makes the firmware's SysTick count instructions).
+/// QEMU for `elf` (the machine of the board it was built for), with semihosting arguments, no
+/// display, no monitor, and exact instruction counting (`-icount shift=0`, which makes the
+/// firmware's SysTick or `minstret` count instructions). Never `-cpu`: each machine has one.
 fn qemu_command(elf: &Path, args: &[&str]) -> anyhow::Result<Command> {
-    let mut cmd = Command::new(find_qemu()?);
-    cmd.args(["-machine", "mps2-an386", "-cpu", "cortex-m4"])
+    check_elf(elf)?;
+    qemu_command_on(Board::of_elf(elf)?, elf, args)
+}
+
+/// [`qemu_command`] on `board`'s machine, whatever `elf` is (QEMU reports a bad file).
+fn qemu_command_on(board: Board, elf: &Path, args: &[&str]) -> anyhow::Result<Command> {
+    let mut cmd = Command::new(find_qemu(board)?);
+    cmd.args(["-machine", board.qemu()?.machine])
         .args(["-display", "none", "-monitor", "none"])
         .args(["-icount", "shift=0"])
         .arg("-semihosting-config")
@@ -72,7 +81,7 @@ fn run_to_exit(mut cmd: Command, timeout: Duration) -> anyhow::Result<Finished> 
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().context("starting qemu-system-arm")?;
+    let mut child = cmd.spawn().context("starting QEMU")?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + timeout;
@@ -285,11 +294,18 @@ pub fn check_elf(elf: &Path) -> anyhow::Result<()> {
 }
 
 impl SerialSession {
-    /// Boot `elf` in serve mode and connect to its UART0.
+    /// Boot `elf` in serve mode (on the machine of the board it was built for) and connect
+    /// to its UART0.
     pub fn start(elf: &Path) -> anyhow::Result<Self> {
+        check_elf(elf)?;
+        Self::start_on(Board::of_elf(elf)?, elf)
+    }
+
+    /// [`SerialSession::start`] on `board`'s QEMU machine, without looking at `elf` first.
+    pub fn start_on(board: Board, elf: &Path) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
         let sock = dir.path().join("uart0.sock");
-        let mut cmd = qemu_command(elf, &["serve"])?;
+        let mut cmd = qemu_command_on(board, elf, &["serve"])?;
         cmd.arg("-chardev")
             .arg(format!(
                 "socket,id=uart0,path={},server=on,wait=on",
@@ -299,7 +315,7 @@ impl SerialSession {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().context("starting qemu-system-arm")?;
+        let mut child = cmd.spawn().context("starting QEMU")?;
         let console = drain(child.stdout.take());
         let errors = drain(child.stderr.take());
         // QEMU creates the socket, then waits for us before it starts the CPU.
@@ -392,9 +408,16 @@ mod tests {
     #[test]
     fn missing_qemu_is_an_error_with_the_install_hint() {
         let empty = tempfile::tempdir().unwrap();
-        let err = find_qemu_in(Some(empty.path().as_os_str())).unwrap_err();
-        assert!(err.to_string().contains(INSTALL_HINT), "{err}");
-        assert!(find_qemu_in(None).is_err());
+        for (board, hint) in [
+            (Board::QemuMps2An386, "apt-get install -y qemu-system-arm"),
+            (Board::QemuSifiveE, "apt-get install -y qemu-system-misc"),
+        ] {
+            let qemu = board.qemu().unwrap();
+            let err = find_qemu_in(qemu, Some(empty.path().as_os_str())).unwrap_err();
+            assert!(err.to_string().contains(hint), "{err}");
+            assert!(find_qemu_in(qemu, None).is_err());
+        }
+        assert!(find_qemu(Board::NucleoF411re).is_err());
     }
 
     #[test]

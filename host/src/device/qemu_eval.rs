@@ -28,6 +28,12 @@ pub fn test_set(count: usize) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
 /// The result of one `qemu-eval` run (also its JSON output).
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
+    /// The board (`--board` name), its core and Rust target.
+    pub board: String,
+    pub core: String,
+    pub target: String,
+    /// What `instructions_*` count on this board, and their resolution.
+    pub counter: String,
     /// Images classified.
     pub images: usize,
     /// Images whose class and every logit equal the host reference.
@@ -36,7 +42,8 @@ pub struct EvalReport {
     pub first_mismatch: Option<usize>,
     /// Firmware accuracy against the labels.
     pub accuracy: f64,
-    /// Mean instructions per inference (QEMU -icount shift=0 + SysTick, resolution 40).
+    /// Mean instructions per inference (QEMU -icount shift=0; SysTick or minstret, see
+    /// `counter`).
     pub instructions_per_inference: f64,
     pub instructions_min: u64,
     pub instructions_max: u64,
@@ -57,9 +64,11 @@ pub struct EvalReport {
     pub elf: PathBuf,
 }
 
-/// Build (unless `elf` is given) and run the firmware on the first `images` test images with
-/// the model file `model`, and compare with the host.
+/// Build for `board` (unless `elf` is given: it must have been built for `board`) and run the
+/// firmware on the first `images` test images with the model file `model`, and compare with
+/// the host.
 pub fn qemu_eval(
+    board: Board,
     model_path: &Path,
     images: usize,
     elf: Option<&Path>,
@@ -69,13 +78,25 @@ pub fn qemu_eval(
         .with_context(|| format!("reading the model {}", model_path.display()))?;
     let model =
         Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
+    let spec = board.spec();
+    board.qemu()?;
     let (pixels, labels) = test_set(images)?;
     let elf = match elf {
         Some(e) => {
             super::qemu::check_elf(e)?;
+            let built_for = Board::of_elf(e)?;
+            if built_for != board {
+                bail!(
+                    "{} was built for {}, not {}: pass --board {}",
+                    e.display(),
+                    built_for.cli_name(),
+                    board.cli_name(),
+                    built_for.cli_name()
+                );
+            }
             e.to_path_buf()
         }
-        None => build_firmware(Board::QemuMps2An386, model_path, verbose)?,
+        None => build_firmware(board, model_path, verbose)?,
     };
 
     let started = Instant::now();
@@ -117,6 +138,10 @@ pub fn qemu_eval(
     let n = labels.len().max(1) as f64;
     let fp = footprint(&elf)?;
     Ok(EvalReport {
+        board: board.cli_name(),
+        core: spec.core.to_owned(),
+        target: spec.target.to_owned(),
+        counter: spec.counter.to_owned(),
         images: labels.len(),
         identical,
         first_mismatch: matches.iter().position(|&m| !m),
@@ -142,7 +167,10 @@ impl std::fmt::Display for EvalReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "model {} (784-{}-10), firmware {}",
+            "board {} ({}, {}), model {} (784-{}-10), firmware {}",
+            self.board,
+            self.core,
+            self.target,
             self.model_id,
             self.hidden,
             self.elf.display()
@@ -160,8 +188,11 @@ impl std::fmt::Display for EvalReport {
         writeln!(f, "accuracy: {:.2}%", 100.0 * self.accuracy)?;
         writeln!(
             f,
-            "instructions per inference: {:.0} (min {}, max {}; QEMU -icount, +-40)",
-            self.instructions_per_inference, self.instructions_min, self.instructions_max
+            "instructions per inference: {:.0} (min {}, max {}; QEMU -icount, {})",
+            self.instructions_per_inference,
+            self.instructions_min,
+            self.instructions_max,
+            self.counter
         )?;
         writeln!(
             f,

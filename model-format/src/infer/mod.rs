@@ -1,0 +1,241 @@
+//! The integer forward pass (`FORMAT.md`, "Inference"). No float, no heap, no panics:
+//! a fixed `[u8; MAX_HIDDEN]` scratch on the stack and i32/i64 arithmetic that the decode-time
+//! range checks keep exact (nothing overflows, nothing wraps).
+
+//!
+//! Layer 1 of the blocked layouts is the hot loop; it has one kernel per core family, in a
+//! file of its own, chosen at compile time by `cfg(mf_kernel = "...")` (see `build.rs`):
+//!
+//! | `mf_kernel` | targets | layer-1 inner loop (layout 1) |
+//! | --- | --- | --- |
+//! | `dsp` | thumbv7em (M4, M7), thumbv8m.main (M33) | SXTB16 + SMLAD ([`dsp`]) |
+//! | `armv7m` | thumbv7m (M3) | LDM of the widened input, LDRSB + MLA per weight ([`armv7m`]) |
+//! | `armv6m` | thumbv6m, thumbv8m.base (M0, M0+, M23) | LDRSB + MULS + ADD per weight ([`armv6m`]) |
+//! | `riscv32` | riscv32 with M | two blocks per pass, LB + MUL + ADD per weight ([`riscv32`]) |
+//! | `portable` | everything else (the host) | plain Rust ([`portable`]), the reference |
+//!
+//! Layout 0 runs the portable row loop everywhere, and layout 2 (an SMLAD format) the
+//! portable kernel everywhere but on `dsp`.
+
+use crate::file::le_i32s;
+use crate::{Model, INPUT, MAX_CLASSES, MAX_HIDDEN, ROW_BLOCK};
+
+mod portable;
+
+#[cfg(test)]
+mod kernel_models;
+
+#[cfg(mf_kernel = "armv6m")]
+mod armv6m;
+#[cfg(mf_kernel = "armv7m")]
+mod armv7m;
+#[cfg(mf_kernel = "dsp")]
+mod dsp;
+#[cfg(mf_kernel = "riscv32")]
+mod riscv32;
+
+#[cfg(mf_kernel = "armv6m")]
+use armv6m as kernel;
+#[cfg(mf_kernel = "armv7m")]
+use armv7m as kernel;
+#[cfg(mf_kernel = "dsp")]
+use dsp as kernel;
+#[cfg(not(any(
+    mf_kernel = "armv6m",
+    mf_kernel = "armv7m",
+    mf_kernel = "dsp",
+    mf_kernel = "riscv32"
+)))]
+use portable as kernel;
+#[cfg(mf_kernel = "riscv32")]
+use riscv32 as kernel;
+
+/// The result of one inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prediction {
+    /// Index of the largest logit (the lowest index among equal maxima).
+    pub class: u8,
+    /// Number of valid entries in `logits`.
+    pub classes: u8,
+    /// Integer logits; entries at and beyond `classes` are 0.
+    pub logits: [i32; MAX_CLASSES],
+}
+
+/// Index of the largest value, ties going to the lowest index (as numpy's argmax); 0 for
+/// no values. The one argmax of the workspace: integer logits here, float scores on the host.
+pub fn argmax<T: PartialOrd + Copy>(values: impl IntoIterator<Item = T>) -> usize {
+    let mut best: Option<(usize, T)> = None;
+    for (i, v) in values.into_iter().enumerate() {
+        // Strictly greater replaces: ties go to the lowest index.
+        if best.is_none_or(|(_, b)| v > b) {
+            best = Some((i, v));
+        }
+    }
+    best.map_or(0, |(i, _)| i)
+}
+
+impl Prediction {
+    /// The prediction for `logits`, of which the first `classes` (clamped to
+    /// 1..=MAX_CLASSES) are valid: the rest are zeroed, and the class is the index of the
+    /// largest valid logit, ties going to the lowest index. Every forward pass (this crate's
+    /// and the host's batched engine) ends here, so they classify alike.
+    pub fn from_logits(mut logits: [i32; MAX_CLASSES], classes: usize) -> Self {
+        let classes = classes.clamp(1, MAX_CLASSES);
+        logits.iter_mut().skip(classes).for_each(|l| *l = 0);
+        let class = argmax(logits.iter().take(classes).copied());
+        Prediction {
+            class: class as u8,
+            classes: classes as u8,
+            logits,
+        }
+    }
+
+    /// The first `classes` logits.
+    pub fn logits(&self) -> &[i32] {
+        self.logits
+            .get(..usize::from(self.classes))
+            .unwrap_or(&self.logits)
+    }
+}
+
+/// Fixed-point requantisation of one hidden accumulator to an unsigned 8-bit activation:
+/// `clamp((acc * multiplier + 2^(shift-1)) >> shift, 0, 255)` in i64 with an arithmetic
+/// (flooring) shift, i.e. round half up. The clamp at 0 is the ReLU. `shift` is clamped to
+/// 1..=62 (decoded models always satisfy that).
+#[inline]
+pub fn requantize(acc: i32, multiplier: i32, shift: u8) -> u8 {
+    let shift = u32::from(shift.clamp(*crate::SHIFT_RANGE.start(), *crate::SHIFT_RANGE.end()));
+    // |acc * multiplier| < 2^62 and the rounding term is <= 2^61: no i64 overflow.
+    let product = i64::from(acc) * i64::from(multiplier);
+    // ReLU early: product <= 0 gives product + 2^(shift-1) < 2^shift, which floors to <= 0
+    // and clamps to 0. (Same result as below, about half the work skipped on the chip.)
+    if product <= 0 {
+        return 0;
+    }
+    // Positive from here, so the unsigned shift equals the arithmetic one.
+    let rounded = (product as u64 + (1u64 << (shift - 1))) >> shift;
+    rounded.min(255) as u8
+}
+
+/// Sum of `x[i] * w[i]` (u8 activations times int8 weights) over the common length.
+/// Bounded by 1024 * 255 * 128 < 2^25 for any slice a decoded model passes in.
+#[inline]
+fn dot(x: &[u8], w: &[u8]) -> i32 {
+    x.iter()
+        .zip(w)
+        .map(|(&x, &w)| i32::from(x) * i32::from(w as i8))
+        .sum()
+}
+
+impl Model<'_> {
+    /// Classify one image of raw 0..=255 pixels (the mean-image subtraction and the /255 are
+    /// folded into the layer-1 weights and biases). Integer only, no heap, cannot panic.
+    pub fn infer(&self, pixels: &[u8; INPUT]) -> Prediction {
+        let hidden_len = self.dims.hidden.min(MAX_HIDDEN);
+        let mut scratch = [0u8; MAX_HIDDEN];
+
+        // Layer 1 into the scratch, by the kernel for the stored layout.
+        if self.layout.is_blocked() {
+            self.layer1_blocks(pixels, &mut scratch);
+        } else {
+            self.layer1_rows(pixels, &mut scratch);
+        }
+        let hidden = scratch.get(..hidden_len).unwrap_or(&scratch);
+
+        // Layer 2: one per-tensor scale, so logits of all classes are directly comparable.
+        let mut logits = [0i32; MAX_CLASSES];
+        for ((logit, row), bias) in logits
+            .iter_mut()
+            .zip(self.w2.chunks_exact(hidden_len.max(1)))
+            .zip(le_i32s(self.b2))
+        {
+            *logit = bias + dot(hidden, row);
+        }
+
+        Prediction::from_logits(logits, self.dims.classes)
+    }
+}
+
+impl Model<'_> {
+    /// Layer 1, layout 0: one contiguous 784-byte weight row per hidden unit.
+    fn layer1_rows(&self, pixels: &[u8; INPUT], scratch: &mut [u8; MAX_HIDDEN]) {
+        let params = le_i32s(self.b1).zip(le_i32s(self.multiplier).zip(self.shift));
+        for ((h, row), (bias, (mult, &shift))) in scratch
+            .iter_mut()
+            .zip(self.w1.chunks_exact(INPUT))
+            .zip(params)
+        {
+            *h = requantize(bias + dot(pixels, row), mult, shift);
+        }
+    }
+
+    /// Layer 1, layouts 1 and 2: four hidden units per pass over the input, by the kernel
+    /// family this target was built with (`kernel`). Integer sums are exact (no overflow, see
+    /// `FORMAT.md`), so the order of additions cannot change the result: every kernel gives
+    /// the bits of [`portable`].
+    fn layer1_blocks(&self, pixels: &[u8; INPUT], scratch: &mut [u8; MAX_HIDDEN]) {
+        // Every chunk of the scratch gets a block's results (all 4 bytes: the padding units'
+        // slots lie past `hidden`, never read), in the iterator shapes the original single
+        // kernel used: measured, they cost the M4 ~80 fewer instructions per block than
+        // per-unit `Option` chains.
+        let mut io = Blocks {
+            biases: le_i32s(self.b1),
+            requant: le_i32s(self.multiplier).zip(self.shift),
+            chunks: scratch.chunks_mut(ROW_BLOCK),
+        };
+        // One loop per layout: a layout test inside the loop would cost instructions on every
+        // group. Without `cfg(mf_layout2)` (bare metal without the feature `layout-smlad16`)
+        // the decoder rejects layout 2, so only the layout-1 kernel is compiled in.
+        #[cfg(mf_layout2)]
+        if self.layout == crate::Layout::Smlad16 {
+            kernel::layer1_smlad16(pixels, self.w1, &mut io);
+            return;
+        }
+        kernel::layer1_smlad(pixels, self.w1, &mut io);
+    }
+}
+
+/// What a layer-1 kernel needs besides the pixels and the weights: each block's starting
+/// accumulators (the biases) and where its 4 results go (requantised into the hidden
+/// activations). Kernels call [`BlockIo::init`] and [`BlockIo::store`] once per block, in
+/// block order; a kernel working on two blocks at once may take both `init`s first.
+trait BlockIo {
+    /// The next block's starting accumulators: its units' biases, 0 for padding units.
+    fn init(&mut self) -> [i32; ROW_BLOCK];
+    /// Requantise the next block's accumulators into the hidden activations.
+    fn store(&mut self, acc: [i32; ROW_BLOCK]);
+}
+
+/// The [`BlockIo`] of [`Model::layer1_blocks`].
+struct Blocks<'s, B, R> {
+    biases: B,
+    requant: R,
+    chunks: core::slice::ChunksMut<'s, u8>,
+}
+
+impl<'a, B, R> BlockIo for Blocks<'_, B, R>
+where
+    B: Iterator<Item = i32>,
+    R: Iterator<Item = (i32, &'a u8)>,
+{
+    #[inline(always)]
+    fn init(&mut self) -> [i32; ROW_BLOCK] {
+        let mut init = [0i32; ROW_BLOCK];
+        for a in init.iter_mut() {
+            *a = self.biases.next().unwrap_or(0);
+        }
+        init
+    }
+
+    #[inline(always)]
+    fn store(&mut self, acc: [i32; ROW_BLOCK]) {
+        let Some(hs) = self.chunks.next() else {
+            return;
+        };
+        for (h, &a) in hs.iter_mut().zip(&acc) {
+            if let Some((mult, &shift)) = self.requant.next() {
+                *h = requantize(a, mult, shift);
+            }
+        }
+    }
+}
