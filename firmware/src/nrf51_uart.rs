@@ -6,7 +6,6 @@
 //! five registers. QEMU needs ENABLE = 4 and both STARTTX and STARTRX, or it silently drops
 //! the bytes (verified).
 
-use core::convert::Infallible;
 use core::ptr::{read_volatile, write_volatile};
 
 /// Base address of UART0 on the nRF51.
@@ -69,25 +68,4 @@ impl Nrf51Uart {
     }
 }
 
-impl embedded_io::ErrorType for Nrf51Uart {
-    type Error = Infallible;
-}
-
-impl embedded_io::Read for Nrf51Uart {
-    /// Blocks until at least one byte arrived, then returns what is available.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
-        crate::uart_read::read_polled(buf, || self.try_read_byte())
-    }
-}
-
-impl embedded_io::Write for Nrf51Uart {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
-        for &b in buf {
-            self.write_byte(b);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Infallible> {
-        Ok(()) // write_byte waits for each byte
-    }
-}
+crate::uart_read::polled_uart_io!(Nrf51Uart);

@@ -4,7 +4,6 @@
 //! Why not `e310x-hal`: its serial port wants the clock tree and GPIO set up and is built on
 //! `riscv` 0.12, while this firmware runs on riscv-rt 0.18 / `riscv` 0.16; four registers do.
 
-use core::convert::Infallible;
 use core::ptr::{read_volatile, write_volatile};
 
 /// Base address of UART0 on the FE310.
@@ -59,25 +58,4 @@ impl SifiveUart {
     }
 }
 
-impl embedded_io::ErrorType for SifiveUart {
-    type Error = Infallible;
-}
-
-impl embedded_io::Read for SifiveUart {
-    /// Blocks until at least one byte arrived, then returns what is available.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
-        crate::uart_read::read_polled(buf, || self.try_read_byte())
-    }
-}
-
-impl embedded_io::Write for SifiveUart {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
-        for &b in buf {
-            self.write_byte(b);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Infallible> {
-        Ok(())
-    }
-}
+crate::uart_read::polled_uart_io!(SifiveUart);
