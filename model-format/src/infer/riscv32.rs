@@ -12,16 +12,66 @@
 use super::BlockIo;
 use crate::layout::{BLOCK_BYTES, GROUP};
 use crate::{INPUT, ROW_BLOCK};
+use core::mem::MaybeUninit;
 
 #[cfg(mf_layout2)]
 pub(super) use super::portable::layer1_smlad16;
 
-/// Groups per unrolled loop iteration (784 / 4 = 196 = 28 x 7).
+/// Groups per unrolled loop iteration of the dense loop and of the list build (784 / 4 =
+/// 196 = 28 x 7).
 const UNROLL: usize = 7;
 const _: () = assert!((INPUT / GROUP).is_multiple_of(UNROLL));
 
-/// Layer 1 of a layout-1 model: each block's accumulators, in order, into `io`.
+/// List entries per unrolled iteration of the sparse loops; the list is padded to a multiple.
+const LIST_UNROLL: usize = 4;
+
+/// The longest list the sparse passes run; longer ones go dense (see the module doc).
+const SPARSE_MAX: usize = 716;
+const _: () = assert!(SPARSE_MAX.next_multiple_of(LIST_UNROLL) <= INPUT);
+
+/// Half a block: the pair loop's pointer sits this far into the first block, so both blocks'
+/// weights are within an immediate offset (-1568 ..= 1583, the reach is +-2 KiB).
+const MID: usize = BLOCK_BYTES / 2;
+const _: () = assert!(MID + GROUP * (ROW_BLOCK - 1) < 2048);
+
+/// Layer 1 of a layout-1 model: each block's accumulators, in order, into `io`. Builds the
+/// nonzero-pixel list once, then runs the sparse passes over it if it has at most
+/// [`SPARSE_MAX`] entries, else the dense passes over all pixels.
 pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
+    let mut list = MaybeUninit::<[u32; INPUT]>::uninit();
+    let start = list.as_mut_ptr().cast::<u32>();
+    let n = build_list(pixels, start);
+    if n > SPARSE_MAX {
+        layer1_dense(pixels, w1, io);
+        return;
+    }
+    // Pad with x = 0 entries (off 0: in range, adds 0) up to the list loop's unroll.
+    let padded = n.next_multiple_of(LIST_UNROLL);
+    for k in n..padded {
+        // SAFETY: k < padded <= INPUT (the assert at SPARSE_MAX): inside `list`.
+        unsafe { start.add(k).write(0) };
+    }
+    let list = Entries {
+        start: start.cast_const(),
+        // SAFETY: padded <= INPUT: at most one past the end of `list`.
+        end: unsafe { start.add(padded) }.cast_const(),
+    };
+    let mut pairs = w1.chunks_exact(2 * BLOCK_BYTES);
+    for pair in &mut pairs {
+        let (a, b) = (io.init(), io.init());
+        let (a, b) = sparse_pair_dot(&list, pair, a, b);
+        io.store(a);
+        io.store(b);
+    }
+    if let Some(block) = pairs.remainder().get(..BLOCK_BYTES) {
+        let acc = sparse_block_dot(&list, block, io.init());
+        io.store(acc);
+    }
+}
+
+/// The dense passes: all pixels of every group, two blocks at a time (today's kernel, kept
+/// for the images whose list is too long to pay off).
+fn layer1_dense(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
     let mut pairs = w1.chunks_exact(2 * BLOCK_BYTES);
     for pair in &mut pairs {
         let (a, b) = (io.init(), io.init());
@@ -33,6 +83,199 @@ pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockI
         let acc = block_dot(pixels, block, io.init());
         io.store(acc);
     }
+}
+
+/// A built and padded list: the entries `start..end` (a multiple of [`LIST_UNROLL`], at
+/// most `INPUT`), in the format [`build_list`] writes; only the asm reads them.
+struct Entries {
+    start: *const u32,
+    end: *const u32,
+}
+
+/// The asm of pixel `j` of group `\g` in [`build_list`]: a zero costs its LBU and BEQZ;
+/// else its entry goes to the list and the list pointer steps.
+macro_rules! entry {
+    ($j:literal) => {
+        concat!(
+            "lbu {x}, 4*\\g+",
+            $j,
+            "({px})\n",
+            "beqz {x}, 1f\n",
+            "addi {t}, {e}, 16*\\g+",
+            $j,
+            "\n",
+            "sh {t}, 0({lp})\n",
+            "sb {x}, 2({lp})\n",
+            "addi {lp}, {lp}, 4\n",
+            "1:\n",
+        )
+    };
+}
+
+/// Writes one entry per nonzero pixel to `list` (room for `INPUT` entries), in pixel order:
+/// halfword 0 = `off` = `16 * g + j` for pixel `4 * g + j` (the offset of its unit-0 weight
+/// in a block), byte 2 = the pixel, byte 3 not written. Returns the number of entries.
+fn build_list(pixels: &[u8; INPUT], list: *mut u32) -> usize {
+    let end: *mut u32;
+    // SAFETY: reads the INPUT bytes of `pixels` (28 iterations x 28 bytes, `px` up to
+    // `pend`); writes at most one 4-byte entry per pixel, so at most INPUT entries from
+    // `list` (u32-aligned: SH at +0, SB at +2). No stack.
+    unsafe {
+        let px = pixels.as_ptr();
+        core::arch::asm!(
+            "2:",
+            ".irp g, 0, 1, 2, 3, 4, 5, 6",
+            entry!(0),
+            entry!(1),
+            entry!(2),
+            entry!(3),
+            ".endr",
+            "addi {px}, {px}, {unroll} * 4",
+            "addi {e}, {e}, {unroll} * 16",
+            "bne {px}, {pend}, 2b",
+            px = inout(reg) px => _,
+            pend = in(reg) px.add(INPUT),
+            lp = inout(reg) list => end,
+            e = inout(reg) 0usize => _,
+            x = out(reg) _,
+            t = out(reg) _,
+            unroll = const UNROLL,
+            options(nostack),
+        );
+        // `end` lies in `list` at or after it (one step of 4 bytes per entry).
+        end.offset_from(list) as usize
+    }
+}
+
+/// The asm of one unit of a list entry: LB of its weight at immediate offset `imm` from
+/// `q`, MUL by the pixel `x`, ADD into the accumulator operand `acc`.
+macro_rules! sunit {
+    ($acc:literal, $imm:literal) => {
+        concat!(
+            "lb {t}, ",
+            $imm,
+            "({q})\n",
+            "mul {t}, {t}, {x}\n",
+            "add {",
+            $acc,
+            "}, {",
+            $acc,
+            "}, {t}\n",
+        )
+    };
+}
+
+/// The asm unpacking list entry `\k` of the unrolled 4: `q` = `off` + the operand `base`,
+/// `x` = the pixel.
+macro_rules! unpack {
+    ($base:literal) => {
+        concat!(
+            "lhu {q}, 4*\\k({lp})\n",
+            "lbu {x}, 4*\\k+2({lp})\n",
+            "add {q}, {q}, {",
+            $base,
+            "}\n",
+        )
+    };
+}
+
+/// [`block_pair_dot`] over the list: per entry 27 instructions for 8 MACs (LHU, LBU, one
+/// ADD for both blocks, 8 x (LB, MUL, ADD)), plus 2 of loop control per 4 entries.
+#[inline]
+fn sparse_pair_dot(
+    list: &Entries,
+    pair: &[u8],
+    a: [i32; ROW_BLOCK],
+    b: [i32; ROW_BLOCK],
+) -> ([i32; ROW_BLOCK], [i32; ROW_BLOCK]) {
+    if pair.len() != 2 * BLOCK_BYTES {
+        return (a, b);
+    }
+    let [mut a0, mut a1, mut a2, mut a3] = a;
+    let [mut b0, mut b1, mut b2, mut b3] = b;
+    // SAFETY: reads the list words `start..end` (written by `build_list` or padded, a
+    // multiple of 4 entries) and bytes of `pair` at `pm + off + 4 * unit - MID` (first block)
+    // and `pm + off + 4 * unit + MID` (second), `pm` = `pair + MID`, `off` <= 16 * 195 + 3:
+    // within `pair`'s 2 * BLOCK_BYTES. Byte and halfword loads, halfwords 4-aligned. Writes
+    // only its register operands; no stack.
+    unsafe {
+        core::arch::asm!(
+            "beq {lp}, {end}, 3f",
+            "2:",
+            ".irp k, 0, 1, 2, 3",
+            unpack!("pm"),
+            sunit!("a0", "0-{mid}"),
+            sunit!("b0", "0+{mid}"),
+            sunit!("a1", "4-{mid}"),
+            sunit!("b1", "4+{mid}"),
+            sunit!("a2", "8-{mid}"),
+            sunit!("b2", "8+{mid}"),
+            sunit!("a3", "12-{mid}"),
+            sunit!("b3", "12+{mid}"),
+            ".endr",
+            "addi {lp}, {lp}, {lu} * 4",
+            "bne {lp}, {end}, 2b",
+            "3:",
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            b0 = inout(reg) b0,
+            b1 = inout(reg) b1,
+            b2 = inout(reg) b2,
+            b3 = inout(reg) b3,
+            lp = inout(reg) list.start => _,
+            end = in(reg) list.end,
+            pm = in(reg) pair.as_ptr().add(MID),
+            q = out(reg) _,
+            x = out(reg) _,
+            t = out(reg) _,
+            mid = const MID,
+            lu = const LIST_UNROLL,
+            options(pure, readonly, nostack),
+        );
+    }
+    ([a0, a1, a2, a3], [b0, b1, b2, b3])
+}
+
+/// [`sparse_pair_dot`] for one block (`BLOCK_BYTES` long, else `acc` comes back unchanged):
+/// 15 instructions per entry.
+#[inline]
+fn sparse_block_dot(list: &Entries, block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32; ROW_BLOCK] {
+    if block.len() != BLOCK_BYTES {
+        return acc;
+    }
+    let [mut a0, mut a1, mut a2, mut a3] = acc;
+    // SAFETY: as in `sparse_pair_dot`, for the one block at `pa` (offsets `off + 4 * unit`).
+    unsafe {
+        core::arch::asm!(
+            "beq {lp}, {end}, 3f",
+            "2:",
+            ".irp k, 0, 1, 2, 3",
+            unpack!("pa"),
+            sunit!("a0", "0"),
+            sunit!("a1", "4"),
+            sunit!("a2", "8"),
+            sunit!("a3", "12"),
+            ".endr",
+            "addi {lp}, {lp}, {lu} * 4",
+            "bne {lp}, {end}, 2b",
+            "3:",
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            lp = inout(reg) list.start => _,
+            end = in(reg) list.end,
+            pa = in(reg) block.as_ptr(),
+            q = out(reg) _,
+            x = out(reg) _,
+            t = out(reg) _,
+            lu = const LIST_UNROLL,
+            options(pure, readonly, nostack),
+        );
+    }
+    [a0, a1, a2, a3]
 }
 
 /// The asm of one unit of a group: 4 x (LB weight, MUL, ADD), weights at `16*\g + 4*unit`
