@@ -12,6 +12,7 @@
 use super::BlockIo;
 use crate::layout::{BLOCK_BYTES, GROUP};
 use crate::{INPUT, ROW_BLOCK};
+use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 
 #[cfg(mf_layout2)]
@@ -25,9 +26,15 @@ const _: () = assert!((INPUT / GROUP).is_multiple_of(UNROLL));
 /// List entries per unrolled iteration of the sparse loops; the list is padded to a multiple.
 const LIST_UNROLL: usize = 4;
 
-/// The longest list the sparse passes run; longer ones go dense (see the module doc).
-const SPARSE_MAX: usize = 716;
-const _: () = assert!(SPARSE_MAX.next_multiple_of(LIST_UNROLL) <= INPUT);
+/// The longest list the sparse passes run: a longer one goes dense. Set by RAM, not by
+/// speed (see the module doc): the list lives on the stack of 16 KiB boards. The MNIST test
+/// images have at most 311 nonzero pixels.
+const SPARSE_MAX: usize = 384;
+
+/// Entries the list has room for: the build checks the count once per unrolled iteration
+/// (28 pixels), so it may write that many past [`SPARSE_MAX`] before it gives up.
+const LIST_ROOM: usize = SPARSE_MAX + UNROLL * GROUP;
+const _: () = assert!(SPARSE_MAX.next_multiple_of(LIST_UNROLL) <= LIST_ROOM);
 
 /// Half a block: the pair loop's pointer sits this far into the first block, so both blocks'
 /// weights are within an immediate offset (-1568 ..= 1583, the reach is +-2 KiB).
@@ -35,61 +42,37 @@ const MID: usize = BLOCK_BYTES / 2;
 const _: () = assert!(MID + GROUP * (ROW_BLOCK - 1) < 2048);
 
 /// Layer 1 of a layout-1 model: each block's accumulators, in order, into `io`. Builds the
-/// nonzero-pixel list once, then runs the sparse passes over it if it has at most
-/// [`SPARSE_MAX`] entries, else the dense passes over all pixels.
+/// nonzero-pixel list once, then each pass runs over it if it has at most [`SPARSE_MAX`]
+/// entries, else over all pixels (one test per pass: a pass is >= 1,000 instructions).
 pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
-    let mut list = MaybeUninit::<[u32; INPUT]>::uninit();
-    let start = list.as_mut_ptr().cast::<u32>();
-    let n = build_list(pixels, start);
-    if n > SPARSE_MAX {
-        layer1_dense(pixels, w1, io);
-        return;
-    }
-    // Pad with x = 0 entries (off 0: in range, adds 0) up to the list loop's unroll.
-    let padded = n.next_multiple_of(LIST_UNROLL);
-    for k in n..padded {
-        // SAFETY: k < padded <= INPUT (the assert at SPARSE_MAX): inside `list`.
-        unsafe { start.add(k).write(0) };
-    }
-    let list = Entries {
-        start: start.cast_const(),
-        // SAFETY: padded <= INPUT: at most one past the end of `list`.
-        end: unsafe { start.add(padded) }.cast_const(),
-    };
+    let mut room = MaybeUninit::<[u32; LIST_ROOM]>::uninit();
+    let list = build_list(pixels, &mut room);
     let mut pairs = w1.chunks_exact(2 * BLOCK_BYTES);
     for pair in &mut pairs {
         let (a, b) = (io.init(), io.init());
-        let (a, b) = sparse_pair_dot(&list, pair, a, b);
+        let (a, b) = match &list {
+            Some(list) => sparse_pair_dot(list, pair, a, b),
+            None => block_pair_dot(pixels, pair, a, b),
+        };
         io.store(a);
         io.store(b);
     }
     if let Some(block) = pairs.remainder().get(..BLOCK_BYTES) {
-        let acc = sparse_block_dot(&list, block, io.init());
+        let acc = match &list {
+            Some(list) => sparse_block_dot(list, block, io.init()),
+            None => block_dot(pixels, block, io.init()),
+        };
         io.store(acc);
     }
 }
 
-/// The dense passes: all pixels of every group, two blocks at a time (today's kernel, kept
-/// for the images whose list is too long to pay off).
-fn layer1_dense(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
-    let mut pairs = w1.chunks_exact(2 * BLOCK_BYTES);
-    for pair in &mut pairs {
-        let (a, b) = (io.init(), io.init());
-        let (a, b) = block_pair_dot(pixels, pair, a, b);
-        io.store(a);
-        io.store(b);
-    }
-    if let Some(block) = pairs.remainder().get(..BLOCK_BYTES) {
-        let acc = block_dot(pixels, block, io.init());
-        io.store(acc);
-    }
-}
-
-/// A built and padded list: the entries `start..end` (a multiple of [`LIST_UNROLL`], at
-/// most `INPUT`), in the format [`build_list`] writes; only the asm reads them.
-struct Entries {
+/// A built and padded list in a `room`: the entries `start..end` (a multiple of
+/// [`LIST_UNROLL`], at most [`LIST_ROOM`]), in the format [`build_list`] writes; only the
+/// asm reads them.
+struct Entries<'room> {
     start: *const u32,
     end: *const u32,
+    room: PhantomData<&'room [u32]>,
 }
 
 /// The asm of pixel `j` of group `\g` in [`build_list`]: a zero costs its LBU and BEQZ;
@@ -112,14 +95,24 @@ macro_rules! entry {
     };
 }
 
-/// Writes one entry per nonzero pixel to `list` (room for `INPUT` entries), in pixel order:
-/// halfword 0 = `off` = `16 * g + j` for pixel `4 * g + j` (the offset of its unit-0 weight
-/// in a block), byte 2 = the pixel, byte 3 not written. Returns the number of entries.
-fn build_list(pixels: &[u8; INPUT], list: *mut u32) -> usize {
-    let end: *mut u32;
+/// The list of the nonzero pixels of `pixels` in `room`, padded to a multiple of
+/// [`LIST_UNROLL`] with entries of x = 0 (off 0: in range, they add 0); `None` if there are
+/// more than [`SPARSE_MAX`].
+///
+/// One entry per nonzero pixel, in pixel order: halfword 0 = `off` = `16 * g + j` for pixel
+/// `4 * g + j` (the offset of its unit-0 weight in a block), byte 2 = the pixel, byte 3 not
+/// written. A zero pixel costs 2 instructions (LBU, BEQZ), a nonzero one 6.
+fn build_list<'room>(
+    pixels: &[u8; INPUT],
+    room: &'room mut MaybeUninit<[u32; LIST_ROOM]>,
+) -> Option<Entries<'room>> {
+    let start = room.as_mut_ptr().cast::<u32>();
+    let mut end: *mut u32;
     // SAFETY: reads the INPUT bytes of `pixels` (28 iterations x 28 bytes, `px` up to
-    // `pend`); writes at most one 4-byte entry per pixel, so at most INPUT entries from
-    // `list` (u32-aligned: SH at +0, SB at +2). No stack.
+    // `pend`). Writes one 4-byte entry per nonzero pixel from `start` (u32-aligned: SH at +0,
+    // SB at +2), and stops after the iteration that takes `lp` past `cap`: each iteration
+    // starts at most at `cap` = SPARSE_MAX entries and writes at most 28, so at most
+    // LIST_ROOM entries: inside `room`. No stack.
     unsafe {
         let px = pixels.as_ptr();
         core::arch::asm!(
@@ -132,19 +125,39 @@ fn build_list(pixels: &[u8; INPUT], list: *mut u32) -> usize {
             ".endr",
             "addi {px}, {px}, {unroll} * 4",
             "addi {e}, {e}, {unroll} * 16",
+            "bltu {cap}, {lp}, 3f",
             "bne {px}, {pend}, 2b",
+            "3:",
             px = inout(reg) px => _,
             pend = in(reg) px.add(INPUT),
-            lp = inout(reg) list => end,
+            lp = inout(reg) start => end,
+            cap = in(reg) start.add(SPARSE_MAX),
             e = inout(reg) 0usize => _,
             x = out(reg) _,
             t = out(reg) _,
             unroll = const UNROLL,
             options(nostack),
         );
-        // `end` lies in `list` at or after it (one step of 4 bytes per entry).
-        end.offset_from(list) as usize
     }
+    // SAFETY: `end` is `start` plus 4 bytes per entry written, inside `room` (above).
+    let mut n = unsafe { end.offset_from(start) } as usize;
+    if n > SPARSE_MAX {
+        return None;
+    }
+    while n % LIST_UNROLL != 0 {
+        // SAFETY: n < SPARSE_MAX rounded up to LIST_UNROLL <= LIST_ROOM (asserted): `end`
+        // and the entry after it are inside `room`.
+        unsafe {
+            end.write(0);
+            end = end.add(1);
+        }
+        n += 1;
+    }
+    Some(Entries {
+        start: start.cast_const(),
+        end: end.cast_const(),
+        room: PhantomData,
+    })
 }
 
 /// The asm of one unit of a list entry: LB of its weight at immediate offset `imm` from
@@ -183,7 +196,7 @@ macro_rules! unpack {
 /// ADD for both blocks, 8 x (LB, MUL, ADD)), plus 2 of loop control per 4 entries.
 #[inline]
 fn sparse_pair_dot(
-    list: &Entries,
+    list: &Entries<'_>,
     pair: &[u8],
     a: [i32; ROW_BLOCK],
     b: [i32; ROW_BLOCK],
@@ -241,7 +254,7 @@ fn sparse_pair_dot(
 /// [`sparse_pair_dot`] for one block (`BLOCK_BYTES` long, else `acc` comes back unchanged):
 /// 15 instructions per entry.
 #[inline]
-fn sparse_block_dot(list: &Entries, block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32; ROW_BLOCK] {
+fn sparse_block_dot(list: &Entries<'_>, block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32; ROW_BLOCK] {
     if block.len() != BLOCK_BYTES {
         return acc;
     }
