@@ -281,7 +281,10 @@ impl BlockIo for Blocks<'_, '_> {
         core::array::from_fn(|r| le_i32_at(self.b1, u + r))
     }
 
-    #[inline(always)]
+    // Not inlined: one copy serves every kernel path (sparse, dense, one or two blocks per
+    // pass), each of which inlined its own (4 requantisations each, ~3 KB of `.text` on the
+    // M4) for ~10 instructions a block of call.
+    #[inline(never)]
     fn store(&mut self, acc: [i32; ROW_BLOCK]) {
         let u = self.next_store;
         self.next_store += ROW_BLOCK;
