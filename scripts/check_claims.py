@@ -220,15 +220,6 @@ class Measure:
         shutil.rmtree(clone, ignore_errors=True)
 
 
-def symbol_size(elf: str, needle: str) -> float:
-    out = run(["nm", "-S", "-C", elf])
-    sizes = [int(line.split()[1], 16) for line in out.splitlines()
-             if needle in line and len(line.split()) >= 4]
-    if not sizes:
-        raise SystemExit(f"check-claims: no symbol '{needle}' in {elf}")
-    return max(sizes)
-
-
 def inference_path_size(elf: str) -> int:
     """Bytes of the inference path: `Model::infer` with what it inlines, plus the functions
     it calls that are its own (the layer-1 block store, the `global_asm!` kernels named
