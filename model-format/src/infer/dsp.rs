@@ -44,7 +44,7 @@ pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockI
         return portable::layer1_smlad(pixels, w1, io);
     }
     let mut buf = core::mem::MaybeUninit::uninit();
-    if let Some(list) = nonzero_groups(pixels, &mut buf) {
+    if let Some(list) = nonzero_groups(pixels, &mut buf, DENSE_ABOVE) {
         for block in w1.chunks_exact(BLOCK_BYTES) {
             let acc = block_dot_sparse(list, block, io.init());
             io.store(acc);
@@ -140,6 +140,13 @@ pub(super) fn layer1_smlad16(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl Bloc
         return portable::layer1_smlad16(pixels, w1, io);
     }
     let mut buf = core::mem::MaybeUninit::uninit();
+    if let Some(list) = nonzero_groups(pixels, &mut buf, DENSE16_ABOVE) {
+        for block in w1.chunks_exact(BLOCK_BYTES16) {
+            let acc = block_dot16_sparse(list, block, io.init());
+            io.store(acc);
+        }
+        return;
+    }
     let x = widen(pixels, &mut buf);
     for block in w1.chunks_exact(BLOCK_BYTES16) {
         let acc = block_dot16(x, block, io.init());
@@ -171,13 +178,20 @@ type Buf = core::mem::MaybeUninit<[u32; BUF_WORDS]>;
 /// the start; the dense loop 196 x (19 + 2/7) = 3,780. Measured (QEMU, `qemu-eval`'s density
 /// sweep) both meet here.
 const DENSE_ABOVE: usize = 180;
+/// The same for layout 2: 15 a listed group against the dense loop's 11 + 2/7.
+#[cfg(mf_layout2)]
+const DENSE16_ABOVE: usize = 140;
 
 /// The nonzero 4-pixel groups of `pixels` as list entries ([`ENTRY`]), padded with entries
 /// of zero inputs to a multiple of [`SPARSE_UNROLL`] and ended by an entry whose first word is
-/// [`SENTINEL`], written into `out` in place; `None` when there are more than [`DENSE_ABOVE`]
+/// [`SENTINEL`], written into `out` in place; `None` when there are more than `dense_above`
 /// (the caller then takes the dense loop). One word test per group.
 #[inline]
-fn nonzero_groups<'a>(pixels: &[u8; INPUT], out: &'a mut Buf) -> Option<&'a [u32]> {
+fn nonzero_groups<'a>(
+    pixels: &[u8; INPUT],
+    out: &'a mut Buf,
+    dense_above: usize,
+) -> Option<&'a [u32]> {
     let start = out.as_mut_ptr().cast::<u32>();
     let src = pixels.as_ptr();
     let mut end = start;
@@ -233,7 +247,7 @@ fn nonzero_groups<'a>(pixels: &[u8; INPUT], out: &'a mut Buf) -> Option<&'a [u32
     // SAFETY: `end` is `start` advanced by whole entries, inside `out`.
     let words = unsafe { end.offset_from(start) } as usize;
     let groups = words / ENTRY;
-    if groups > DENSE_ABOVE {
+    if groups > dense_above.min(DENSE_ABOVE) {
         return None;
     }
     let padded = groups.next_multiple_of(SPARSE_UNROLL);
@@ -454,6 +468,67 @@ fn block_dot_sparse(list: &[u32], block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32; 
             wa = out(reg) _,
             wb = out(reg) _,
             t = out(reg) _,
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            unroll = const SPARSE_UNROLL,
+            options(pure, readonly, nostack),
+        );
+    }
+    [a0, a1, a2, a3]
+}
+
+/// [`block_dot_sparse`] for a layout-2 block (`BLOCK_BYTES16` long, word-aligned): the
+/// weights are already SMLAD's int16 pairs and a group's are 32 bytes (the list's offset
+/// doubled by the address ADD's shift), so per listed group: LDM of the entry, ADD, 4 LDRD
+/// and 8 SMLAD: 14 for 16 multiply-accumulates (20 in layout 1).
+#[cfg(mf_layout2)]
+#[inline]
+fn block_dot16_sparse(list: &[u32], block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32; ROW_BLOCK] {
+    if block.len() != BLOCK_BYTES16
+        || !(block.as_ptr() as usize).is_multiple_of(4)
+        || list.len() % (ENTRY * SPARSE_UNROLL) != ENTRY
+        || list.get(list.len() - ENTRY) != Some(&SENTINEL)
+    {
+        return acc;
+    }
+    let [mut a0, mut a1, mut a2, mut a3] = acc;
+    // SAFETY: as in `block_dot_sparse`; the offsets 16 g become 32 g (g < 196), so the four
+    // LDRD read bytes 32 g .. 32 g + 31 of the word-aligned BLOCK_BYTES16 block.
+    unsafe {
+        core::arch::asm!(
+            enable_dsp!(),
+            "ldm {lp}!, {{r0, r1, r2}}",
+            "cmn r0, #1",
+            "beq 4f",
+            "2:",
+            ".rept {unroll}",
+            "add.w r2, {pw}, r2, lsl #1",
+            "ldrd {wa}, {wb}, [r2]",
+            "smlad {a0}, {wa}, r0, {a0}",
+            "smlad {a0}, {wb}, r1, {a0}",
+            "ldrd {wa}, {wb}, [r2, #8]",
+            "smlad {a1}, {wa}, r0, {a1}",
+            "smlad {a1}, {wb}, r1, {a1}",
+            "ldrd {wa}, {wb}, [r2, #16]",
+            "smlad {a2}, {wa}, r0, {a2}",
+            "smlad {a2}, {wb}, r1, {a2}",
+            "ldrd {wa}, {wb}, [r2, #24]",
+            "smlad {a3}, {wa}, r0, {a3}",
+            "smlad {a3}, {wb}, r1, {a3}",
+            "ldm {lp}!, {{r0, r1, r2}}",
+            ".endr",
+            "cmn r0, #1",
+            "bne 2b",
+            "4:",
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            lp = inout(reg) list.as_ptr() => _,
+            pw = in(reg) block.as_ptr(),
+            wa = out(reg) _,
+            wb = out(reg) _,
             out("r0") _,
             out("r1") _,
             out("r2") _,
