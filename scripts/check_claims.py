@@ -156,8 +156,16 @@ class Measure:
         if j["identical"] != j["images"]:
             raise SystemExit(f"check-claims: {board}: only {j['identical']}/{j['images']} "
                              "images give the host's logits")
+        if j["synthetic_identical"] != len(j["synthetic"]):
+            raise SystemExit(f"check-claims: {board}: only {j['synthetic_identical']}/"
+                             f"{len(j['synthetic'])} synthetic images give the host's logits")
         per = j["instructions_per_inference"]
         self.put(group, instructions=per, per_mac=per / macs, flash_bytes=j["flash_bytes"],
+                 instructions_median=j["instructions_median"],
+                 instructions_p99=j["instructions_p99"],
+                 instructions_min=j["instructions_min"], instructions_max=j["instructions_max"],
+                 all_255=j["all_255_instructions"],
+                 synthetic_max=j["synthetic_max_instructions"],
                  ram_bytes=j["data_bytes"] + j["bss_bytes"],
                  stack_bytes=j["stack_high_water_bytes"],
                  infer_text_bytes=symbol_size(j["elf"], "Model>::infer"))

@@ -66,6 +66,30 @@ proptest! {
     }
 }
 
+/// The rounding and the clamp edge, for every shift that fits: products at the half-way
+/// points (2k + 1) * 2^(s-1) for k near 255 (where 255 turns into the clamp), one unit of
+/// the multiplier either side (m = 2^(s-1)), and one unit of the product either side (m = 1).
+#[test]
+fn requantize_is_exact_at_every_half_way_point_and_the_clamp() {
+    let reference = |acc: i32, m: i32, s: u8| {
+        let d = 1i128 << s;
+        ((i128::from(acc) * i128::from(m) + d / 2).div_euclid(d)).clamp(0, 255) as u8
+    };
+    for s in 1u8..=62 {
+        let half = 1i128 << (s - 1);
+        for k in 250i128..=258 {
+            for delta in [-1i128, 0, 1] {
+                let cases = [(2 * k + 1 + delta, half), ((2 * k + 1) * half + delta, 1)];
+                for (acc, m) in cases {
+                    if let (Ok(acc), Ok(m)) = (i32::try_from(acc), i32::try_from(m)) {
+                        assert_eq!(requantize(acc, m, s), reference(acc, m, s), "{acc} {m} {s}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn requantize_rounding_examples() {
     // multiplier 1, shift 1: acc / 2 rounded half up.

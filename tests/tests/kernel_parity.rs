@@ -3,8 +3,8 @@
 //! mps2-an385), Armv6-M (the thumbv6m-none-eabi build, also on mps2-an385: an M3 executes
 //! Armv6-M code, and the 16 KiB micro:bit cannot hold the large models) and RISC-V (sifive_e,
 //! 16 KiB of RAM: small hidden sizes only). Proptest generates the models (random and edge
-//! hidden sizes, extreme weights and pixels, layouts 0, 1 and 2), ONE QEMU boot per family
-//! runs them all in the firmware's `parity` mode (cargo feature `parity`, built by
+//! hidden sizes, extreme weights, images of every density from all 0 to all 255, layouts 0,
+//! 1 and 2), ONE QEMU boot per family runs them all in the firmware's `parity` mode (cargo feature `parity`, built by
 //! `tests::parity_firmware_for`; models loaded at run time, no rebuild per model), and every
 //! logit must equal `Model::infer` on the host.
 //!
@@ -54,9 +54,64 @@ fn params(hidden: usize) -> impl Strategy<Value = ModelParams> {
         })
 }
 
-fn images(n: usize) -> impl Strategy<Value = Vec<u8>> {
-    let px = prop_oneof![2 => any::<u8>(), 1 => Just(0u8), 1 => Just(255u8)];
-    proptest::collection::vec(px, n * INPUT)
+/// The input densities the sparse kernels must handle alike: they skip zero pixels (or
+/// all-zero 4-pixel groups) and switch to the dense loop past some count, so every density
+/// from empty to full is a different path through them.
+#[derive(Debug, Clone, Copy)]
+enum Density {
+    /// Any byte, extremes often (mostly dense).
+    Random,
+    AllZero,
+    /// One nonzero pixel anywhere.
+    SinglePixel,
+    /// One nonzero pixel in every aligned group of 4 (every group nonzero, 3/4 of pixels 0).
+    OnePerGroup,
+    AllFull,
+    /// Each pixel nonzero with a random probability of 1..99 %.
+    Sparse,
+}
+
+const DENSITIES: [Density; 6] = [
+    Density::Random,
+    Density::AllZero,
+    Density::SinglePixel,
+    Density::OnePerGroup,
+    Density::AllFull,
+    Density::Sparse,
+];
+
+fn image(density: Density) -> BoxedStrategy<Vec<u8>> {
+    let nonzero = prop_oneof![1 => Just(1u8), 1 => Just(255u8), 3 => 1u8..=255];
+    match density {
+        Density::Random => {
+            let px = prop_oneof![2 => any::<u8>(), 1 => Just(0u8), 1 => Just(255u8)];
+            proptest::collection::vec(px, INPUT).boxed()
+        }
+        Density::AllZero => Just(vec![0u8; INPUT]).boxed(),
+        Density::AllFull => Just(vec![255u8; INPUT]).boxed(),
+        Density::SinglePixel => (0..INPUT, nonzero)
+            .prop_map(|(at, v)| {
+                let mut px = vec![0u8; INPUT];
+                px[at] = v;
+                px
+            })
+            .boxed(),
+        Density::OnePerGroup => proptest::collection::vec((0..4usize, nonzero), INPUT / 4)
+            .prop_map(|lanes| {
+                let mut px = vec![0u8; INPUT];
+                for (g, (lane, v)) in lanes.into_iter().enumerate() {
+                    px[4 * g + lane] = v;
+                }
+                px
+            })
+            .boxed(),
+        Density::Sparse => (1u32..=99)
+            .prop_flat_map(move |pct| {
+                let px = prop_oneof![100 - pct => Just(0u8), pct => nonzero.clone()];
+                proptest::collection::vec(px, INPUT)
+            })
+            .boxed(),
+    }
 }
 
 struct Case {
@@ -133,8 +188,8 @@ fn riscv_kernel_matches_the_portable_kernel_on_sifive_e() {
     check_kernel(&elf, &mut runner, &hiddens);
 }
 
-/// One model per hidden size (layouts in turn), a few random images each plus an all-255
-/// one, run in ONE boot of `elf`'s parity mode; every logit must equal the host's.
+/// One model per hidden size (layouts in turn), each with an all-255 image and images of
+/// the densities in turn, run in ONE boot of `elf`'s parity mode; every logit must equal the host's.
 fn check_kernel(elf: &std::path::Path, runner: &mut TestRunner, hiddens: &[usize]) {
     let mut cases = Vec::new();
     for (n, &hidden) in hiddens.iter().enumerate() {
@@ -149,9 +204,13 @@ fn check_kernel(elf: &std::path::Path, runner: &mut TestRunner, hiddens: &[usize
         };
         let file = p.encode_with_layout(layout).unwrap();
         let count = if hidden >= 512 { 2 } else { 4 };
-        let mut imgs = sample(runner, images(count));
-        // One all-255 image per case: the largest |sums| the kernel can see.
-        imgs[..INPUT].fill(255);
+        // One all-255 image per case (the largest |sums| the kernel can see), then the
+        // densities in turn, so every hidden size meets several and every density many.
+        let mut imgs = vec![255u8; INPUT];
+        for k in 1..count {
+            let density = DENSITIES[(n * count + k) % DENSITIES.len()];
+            imgs.extend(sample(runner, image(density)));
+        }
         cases.push(Case { file, images: imgs });
     }
 

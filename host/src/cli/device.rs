@@ -89,6 +89,13 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<()> {
                     report.images
                 );
             }
+            if report.synthetic_identical != report.synthetic.len() {
+                bail!(
+                    "the firmware differs from the host on {} of the {} synthetic images",
+                    report.synthetic.len() - report.synthetic_identical,
+                    report.synthetic.len()
+                );
+            }
             Ok(())
         }
     }

@@ -5,6 +5,7 @@
 pub mod board;
 pub mod classify;
 pub mod client;
+pub mod density;
 pub mod elf;
 pub mod firmware_build;
 pub mod qemu;

@@ -9,6 +9,7 @@ use model_format::{Model, INPUT};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::density::{self, Density};
 use super::elf::footprint;
 use super::firmware_build::{build_firmware, Board};
 use super::qemu::run_batch;
@@ -47,6 +48,21 @@ pub struct EvalReport {
     pub instructions_per_inference: f64,
     pub instructions_min: u64,
     pub instructions_max: u64,
+    /// Median and 99th percentile (nearest rank) over the test images.
+    pub instructions_median: u64,
+    pub instructions_p99: u64,
+    /// Mean nonzero pixels and nonzero 4-pixel groups per test image (what the sparse
+    /// kernels' cost follows).
+    pub mean_nonzero_pixels: f64,
+    pub mean_nonzero_groups: f64,
+    /// The synthetic density sweep (`density::sweep`), run after the test images: the worst
+    /// case of the sparse kernels.
+    pub synthetic: Vec<SyntheticResult>,
+    /// Synthetic images whose class and every logit equal the host reference.
+    pub synthetic_identical: usize,
+    /// The largest count of the sweep, and the all-255 image's.
+    pub synthetic_max_instructions: u64,
+    pub all_255_instructions: u64,
     /// Vector table + .text + .rodata + .data.
     pub flash_bytes: u64,
     /// .data + .bss + measured stack high-water mark.
@@ -62,6 +78,22 @@ pub struct EvalReport {
     /// Wall time of the QEMU run alone.
     pub qemu_seconds: f64,
     pub elf: PathBuf,
+}
+
+/// One synthetic image's run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyntheticResult {
+    pub name: String,
+    #[serde(flatten)]
+    pub density: Density,
+    pub instructions: u64,
+    pub identical: bool,
+}
+
+/// Nearest-rank percentile `p` (0..=100) of sorted `v`; 0 for none.
+fn percentile(sorted: &[u64], p: usize) -> u64 {
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied().unwrap_or(0)
 }
 
 /// Build for `board` (unless `elf` is given: it must have been built for `board`) and run the
@@ -99,8 +131,13 @@ pub fn qemu_eval(
         None => build_firmware(board, model_path, verbose)?,
     };
 
+    let synthetic = density::sweep();
+    let mut all_pixels = pixels.clone();
+    for img in &synthetic {
+        all_pixels.extend_from_slice(&img.pixels);
+    }
     let started = Instant::now();
-    let run = run_batch(&elf, &pixels)?;
+    let mut run = run_batch(&elf, &all_pixels)?;
     let qemu_seconds = started.elapsed().as_secs_f64();
     if run.model_id != model.model_id() {
         bail!(
@@ -111,15 +148,15 @@ pub fn qemu_eval(
             model_path.display()
         );
     }
-    if run.records.len() != labels.len() {
+    if run.records.len() != labels.len() + synthetic.len() {
         bail!(
             "the firmware classified {} images, expected {}",
             run.records.len(),
-            labels.len()
+            labels.len() + synthetic.len()
         );
     }
 
-    let matches: Vec<bool> = pixels
+    let all_matches: Vec<bool> = all_pixels
         .par_chunks_exact(INPUT)
         .zip(run.records.par_iter())
         .map(|(img, rec)| {
@@ -128,6 +165,26 @@ pub fn qemu_eval(
             rec.class == want.class && rec.logits == want.logits()
         })
         .collect();
+    let synthetic_records = run.records.split_off(labels.len());
+    let (matches, synthetic_matches) = all_matches.split_at(labels.len());
+    let synthetic: Vec<SyntheticResult> = synthetic
+        .into_iter()
+        .zip(&synthetic_records)
+        .zip(synthetic_matches)
+        .map(|((img, rec), &identical)| SyntheticResult {
+            density: density::density(&img.pixels),
+            name: img.name,
+            instructions: u64::from(rec.instructions),
+            identical,
+        })
+        .collect();
+    let mut counts: Vec<u64> = run
+        .records
+        .iter()
+        .map(|r| u64::from(r.instructions))
+        .collect();
+    counts.sort_unstable();
+    let densities: Vec<Density> = pixels.chunks_exact(INPUT).map(density::density).collect();
     let identical = matches.iter().filter(|&&m| m).count();
     let correct = run
         .records
@@ -146,9 +203,20 @@ pub fn qemu_eval(
         identical,
         first_mismatch: matches.iter().position(|&m| !m),
         accuracy: correct as f64 / n,
-        instructions_per_inference: run.summary.instructions_total as f64 / n,
-        instructions_min: run.summary.instructions_min,
-        instructions_max: run.summary.instructions_max,
+        instructions_per_inference: counts.iter().sum::<u64>() as f64 / n,
+        instructions_min: counts.first().copied().unwrap_or(0),
+        instructions_max: counts.last().copied().unwrap_or(0),
+        instructions_median: percentile(&counts, 50),
+        instructions_p99: percentile(&counts, 99),
+        mean_nonzero_pixels: densities.iter().map(|d| d.nonzero_pixels).sum::<usize>() as f64 / n,
+        mean_nonzero_groups: densities.iter().map(|d| d.nonzero_groups).sum::<usize>() as f64 / n,
+        synthetic_identical: synthetic.iter().filter(|s| s.identical).count(),
+        synthetic_max_instructions: synthetic.iter().map(|s| s.instructions).max().unwrap_or(0),
+        all_255_instructions: synthetic
+            .iter()
+            .find(|s| s.density.nonzero_pixels == INPUT)
+            .map_or(0, |s| s.instructions),
+        synthetic,
         flash_bytes: fp.flash(),
         ram_bytes: fp.static_ram() + run.summary.stack_high_water,
         text_bytes: fp.text,
@@ -188,11 +256,23 @@ impl std::fmt::Display for EvalReport {
         writeln!(f, "accuracy: {:.2}%", 100.0 * self.accuracy)?;
         writeln!(
             f,
-            "instructions per inference: {:.0} (min {}, max {}; QEMU -icount, {})",
+            "instructions per inference: {:.0} (median {}, p99 {}, min {}, max {}; QEMU -icount, {})",
             self.instructions_per_inference,
+            self.instructions_median,
+            self.instructions_p99,
             self.instructions_min,
             self.instructions_max,
             self.counter
+        )?;
+        writeln!(
+            f,
+            "synthetic density sweep ({} images, 0 to 784 nonzero pixels): max {} instructions, \
+             all-255 image {}; identical to the host: {}/{}",
+            self.synthetic.len(),
+            self.synthetic_max_instructions,
+            self.all_255_instructions,
+            self.synthetic_identical,
+            self.synthetic.len()
         )?;
         writeln!(
             f,

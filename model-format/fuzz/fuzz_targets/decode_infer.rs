@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use model_format::{Dims, Layout, Model, ModelParams, INPUT, MAX_BIAS_ABS, MAX_HIDDEN};
+use model_format::{Dims, Layout, Model, ModelParams, INPUT, MAX_BIAS_ABS};
 
 /// Cycles through the fuzzer's bytes (zeros when there are none).
 struct Bytes<'a> {
@@ -60,13 +60,11 @@ fuzz_target!(|data: &[u8]| {
     let px: [u8; INPUT] = img.try_into().unwrap();
     let mut b = Bytes { data: rest, at: 0 };
     let layout = Layout::ALL[usize::from(b.u8() % 3)];
-    // Small hidden sizes (1..=32: full and partial 4-unit blocks, every padding count), and the
-    // widest model only behind two zero bytes: one 1024-unit run costs as much as ~1,000 small
-    // ones, and its only extra risk, layer-2 sums over 1024 units, needs no second look.
-    let hidden = match (b.u8(), b.u8()) {
-        (0, 0) => MAX_HIDDEN,
-        (n, _) => 1 + (n % 32) as usize,
-    };
+    // Small hidden sizes only (1..=32: full and partial 4-unit blocks, every padding count).
+    // One 1024-unit run costs as much as ~1,000 small ones, and whenever the fuzzer could reach
+    // it, its corpus drifted there (65 exec/s); its one extra risk, layer-2 sums over 1024
+    // units at the extremes, is the deterministic test `largest_values_do_not_overflow`.
+    let hidden = 1 + (b.u8() % 32) as usize;
     let classes = 1 + (b.u8() % 16) as usize;
     let bias = |b: &mut Bytes| (b.u32() as i32) % (MAX_BIAS_ABS + 1);
     let params = ModelParams {

@@ -11,6 +11,14 @@ use super::{dot, BlockIo};
 use crate::layout::{BLOCK_BYTES, GROUP};
 use crate::{INPUT, ROW_BLOCK};
 
+/// Layer 2: `logits[k] += Σ_j hidden[j] · w2[k][j]` for each row `k` of `w2` (rows of
+/// `hidden.len()` weights, class-major) that `logits` has room for.
+pub(super) fn layer2(hidden: &[u8], w2: &[u8], logits: &mut [i32]) {
+    for (logit, row) in logits.iter_mut().zip(w2.chunks_exact(hidden.len().max(1))) {
+        *logit += dot(hidden, row);
+    }
+}
+
 /// Layer 1 of a layout-1 model: each block's accumulators, in order, into `io`.
 pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
     for block in w1.chunks_exact(BLOCK_BYTES) {
