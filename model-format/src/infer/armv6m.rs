@@ -11,7 +11,8 @@
 //!    of the pixel's unit-0 weight in a layout-1 block (its 4 units' weights are at `off`,
 //!    `off + 4`, `off + 8` and `off + 12`). With word-aligned pixels a group of 4 zero
 //!    pixels costs 4 instructions (LDR, CMP, BEQ, the offset step), a nonzero group 16 plus 4
-//!    per nonzero pixel; unaligned pixels take a compact bytewise loop (~10 per pixel).
+//!    per nonzero pixel, and the loop 1 per group; unaligned pixels (the firmware aligns its
+//!    buffers) take a compact bytewise loop, ~10 instructions per pixel.
 //! 2. Sparse loop (`model_format_armv6m_sparse_dot`), per block: per entry LDRB x, LDRH off
 //!    (immediate offsets into the entry), then per unit LDRSB w = [unit base + off], MULS,
 //!    ADD: 14 instructions per entry, the 4 unit bases (block, +4, +8, +12) in r4-r7.
@@ -24,11 +25,13 @@
 //!
 //! Switch-over: the sparse loop runs for lists of at most [`SPARSE_MAX`] = 770 entries, the
 //! dense loop for longer ones. Per block the sparse loop costs 14 instructions per entry, 3
-//! per 8 and 12 to set up, the dense loop 11,089: sparse is cheaper up to 770 entries, so
+//! per 8 and 16 to set up, the dense loop 11,096 (28 × 396 + 8): sparse is cheaper up to 770
+//! entries (measured on 784-128-10: 770 random pixels 382,800 instructions, 771 383,080), so
 //! every image gets the cheaper loop, and the worst case is the dense loop plus a list built
-//! for nothing (~4,000 instructions for an all-nonzero image, ~1 % of a 784-128-10
-//! inference). The decision is one compare of the count the list build returns, once per
-//! inference; both loops have the same signature, so one block loop calls either.
+//! for nothing (~6,500 instructions for an all-nonzero image; measured on 784-128-10 the
+//! all-255 image costs 383,160, the dense kernel alone 377,320: 1.5 % more). One compare of
+//! the count the list build returns decides, once per inference; both loops have the same
+//! signature, so one block loop calls either.
 //!
 //! The loops need all eight low registers, and Rust's `asm!` cannot name r6 or r7 on Thumb
 //! (LLVM's base and frame pointers). So they are `global_asm!` functions that follow the
@@ -45,7 +48,8 @@ use crate::{INPUT, ROW_BLOCK};
 #[cfg(mf_layout2)]
 pub(super) use super::portable::layer1_smlad16;
 
-/// Longest list the sparse loop takes; a longer one runs the dense loop (module doc).
+/// Longest list the sparse loop takes; a longer one runs the dense loop (module doc: the
+/// largest count at which the sparse loop is still the cheaper one).
 const SPARSE_MAX: usize = 770;
 
 const _: () = assert!(SPARSE_MAX <= INPUT);
