@@ -6,13 +6,14 @@
 //! nonzero), so layer 1 skips the zero pixels.
 //!
 //! 1. Once per inference, `model_format_armv6m_nonzero_list` writes one word per nonzero
-//!    pixel `i = 4g + j` (group `g`, lane `j`) to a list on the stack (784 words, 3,136
+//!    pixel `i = 4g + j` (group `g`, lane `j`) to a list on the stack (384 words, 1,536
 //!    bytes): the pixel `x` in byte 0 and `off = 16g + j` in the upper halfword, the offset
 //!    of the pixel's unit-0 weight in a layout-1 block (its 4 units' weights are at `off`,
 //!    `off + 4`, `off + 8` and `off + 12`). With word-aligned pixels a group of 4 zero
 //!    pixels costs 4 instructions (LDR, CMP, BEQ, the offset step), a nonzero group 16 plus 4
-//!    per nonzero pixel, and the loop 1 per group; unaligned pixels (the firmware aligns its
-//!    buffers) take a compact bytewise loop, ~10 instructions per pixel.
+//!    per nonzero pixel (2 more per nonzero group: the test for room), and the loop 1 per
+//!    group; unaligned pixels (the firmware aligns its buffers) take a compact bytewise loop,
+//!    ~10 instructions per pixel. The build stops when the list is full.
 //! 2. Sparse loop (`model_format_armv6m_sparse_dot`), per block: per entry LDRB x, LDRH off
 //!    (immediate offsets into the entry), then per unit LDRSB w = [unit base + off], MULS,
 //!    ADD: 14 instructions per entry, the 4 unit bases (block, +4, +8, +12) in r4-r7.
@@ -23,13 +24,17 @@
 //!    pixel LDRB x, then the same LDRSB + MULS + ADD per unit, the 4 unit offsets 0, 4, 8, 12
 //!    in r4-r7 and the weight pointer moving; 56 instructions per group, 396 per 7 groups.
 //!
-//! Switch-over: the sparse loop runs for lists of at most [`SPARSE_MAX`] = 770 entries, the
-//! dense loop for longer ones. Per block the sparse loop costs 14 instructions per entry, 3
-//! per 8 and 16 to set up, the dense loop 11,096 (28 × 396 + 8): sparse is cheaper up to 770
-//! entries (measured on 784-128-10: 770 random pixels 382,800 instructions, 771 383,080), so
-//! every image gets the cheaper loop, and the worst case is the dense loop plus a list built
-//! for nothing (~6,500 instructions for an all-nonzero image; measured on 784-128-10 the
-//! all-255 image costs 383,160, the dense kernel alone 377,320: 1.5 % more). One compare of
+//! Switch-over: the sparse loop runs when the list holds all nonzero pixels ([`LIST_LEN`] =
+//! 384 entries; any 380 fit), the dense loop otherwise. For speed alone the limit would be 770: per
+//! block the sparse loop costs 14 instructions per entry, 3 per 8 and 16 to set up, the dense
+//! loop 11,096 (28 × 396 + 8), equal at 770 entries (measured on 784-128-10 with a 3,136-byte
+//! list: 770 random pixels 382,800 instructions, 771 383,080). But the 16 KiB micro:bit
+//! cannot spare the stack: its parity mode keeps ~5 KiB of stack for the rest of RAM to hold
+//! the models it tests. 384 costs the test set nothing (no test image has more than 311
+//! nonzero pixels, the mean is 151), and denser images run the dense loop after a list build
+//! that stopped when full (at most ~3,300 instructions; measured on 784-128-10, the worst
+//! image of a sweep of every density costs 383,400, the dense kernel alone at most 378,960:
+//! 1.2 % more). One compare of
 //! the count the list build returns decides, once per inference; both loops have the same
 //! signature, so one block loop calls either.
 //!
@@ -48,11 +53,15 @@ use crate::{INPUT, ROW_BLOCK};
 #[cfg(mf_layout2)]
 pub(super) use super::portable::layer1_smlad16;
 
-/// Longest list the sparse loop takes; a longer one runs the dense loop (module doc: the
-/// largest count at which the sparse loop is still the cheaper one).
-const SPARSE_MAX: usize = 770;
+/// Entries the list has room for (1,536 bytes of stack), and so the longest list the sparse
+/// loop takes; a longer one runs the dense loop (module doc: set by the 16 KiB micro:bit's
+/// RAM, below the 770 entries up to which the sparse loop is the cheaper one).
+const LIST_LEN: usize = 384;
 
-const _: () = assert!(SPARSE_MAX <= INPUT);
+/// `model_format_armv6m_nonzero_list` stops when fewer than 4 entries are free before a
+/// group (4 x 95 = 380 entries written).
+const LIST_ROOM: usize = (LIST_LEN - 4) / 4;
+const _: () = assert!(LIST_LEN.is_multiple_of(4) && LIST_ROOM <= 255 && LIST_LEN <= INPUT);
 
 /// A block's dot product: `acc[r] += Σ w[r][·] · x` over `input` (the pixels, or the list)
 /// for the layout-1 block at `block` (`BLOCK_BYTES` bytes); `end` is the list's end (unused
@@ -83,22 +92,24 @@ extern "C" {
     );
 
     /// Writes the entry `x | (16g + j) << 16` of every nonzero pixel `x = pixels[4g + j]`, in
-    /// pixel order, to `list` (room for `INPUT` words, word-aligned) and returns their number.
+    /// pixel order, to `list` (room for `LIST_LEN` words, word-aligned) and returns their
+    /// number, or `usize::MAX` when they do not fit (it then stops; at most `LIST_LEN` words
+    /// written).
     fn model_format_armv6m_nonzero_list(pixels: *const u8, list: *mut u32) -> usize;
 }
 
 /// Layer 1 of a layout-1 model: each block's accumulators, in order, into `io`.
 pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockIo) {
-    let mut list = [const { MaybeUninit::<u32>::uninit() }; INPUT];
-    // SAFETY: reads the INPUT bytes of `pixels` and writes at most one word per pixel into
-    // `list` (INPUT words, aligned as u32), from its start and in order; an AAPCS function.
+    let mut list = [const { MaybeUninit::<u32>::uninit() }; LIST_LEN];
+    // SAFETY: reads the INPUT bytes of `pixels` and writes at most LIST_LEN words into `list`
+    // (LIST_LEN words, aligned as u32), from its start and in order; an AAPCS function.
     let n = unsafe { model_format_armv6m_nonzero_list(pixels.as_ptr(), list.as_mut_ptr().cast()) };
-    let (dot, input, end): (BlockDot, *const u8, *const u8) = if n > SPARSE_MAX {
+    let (dot, input, end): (BlockDot, *const u8, *const u8) = if n > LIST_LEN {
         let p = pixels.as_ptr();
         (model_format_armv6m_block_dot, p, p)
     } else {
         let start = list.as_ptr().cast::<u8>();
-        // `n <= SPARSE_MAX <= INPUT` words: inside (or one past) `list`.
+        // `n <= LIST_LEN` words: inside (or one past) `list`.
         (
             model_format_armv6m_sparse_dot,
             start,
@@ -119,8 +130,9 @@ pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockI
 
 // The list build: r0 = pixels, r1 = list. Registers: r0 pixel pointer (advances 16 per
 // iteration of 4 groups), r1 where the next entry goes, r2 16g of the current group, r3 the
-// group's word or a pixel, r4 scratch, r5 the list's start (for the count), r12 the pixels'
-// end. Per nonzero pixel: STRB x, ADDS off = 16g + j, STRH off, ADDS. The word loop's body
+// group's word or a pixel, r4 scratch, r5 the list's start (for the count), r6 the last
+// entry address with room for 4 more (a nonzero group or pixel there ends the build: full),
+// r12 the pixels' end. Per nonzero pixel: STRB x, ADDS off = 16g + j, STRH off, ADDS. The word loop's body
 // (~260 bytes) is longer than BNE's 256-byte reach: hence BEQ out + B.
 core::arch::global_asm!(
     ".pushsection .text.model_format_armv6m_nonzero_list,\"ax\",%progbits",
@@ -141,8 +153,11 @@ core::arch::global_asm!(
     ".p2align 2",
     ".thumb_func",
     "model_format_armv6m_nonzero_list:",
-    "push {{r4, r5, lr}}",
+    "push {{r4, r5, r6, lr}}",
     "mov r5, r1",
+    "movs r6, #{room}",
+    "lsls r6, r6, #4",
+    "adds r6, r6, r1",
     "movs r2, #0",
     "movs r3, #{groups}",
     "lsls r3, r3, #2",
@@ -155,6 +170,8 @@ core::arch::global_asm!(
     "ldrb r3, [r0]",
     "cmp r3, #0",
     "beq 6f",
+    "cmp r1, r6",
+    "bhi 8f",
     "strb r3, [r1]",
     "strh r2, [r1, #2]",
     "adds r1, #4",
@@ -168,12 +185,19 @@ core::arch::global_asm!(
     "cmp r0, r12",
     "bne 5b",
     "b 4f",
+    // The list is full: return usize::MAX.
+    "8:",
+    "movs r0, #0",
+    "mvns r0, r0",
+    "pop {{r4, r5, r6, pc}}",
     // Word-aligned pixels: one LDR tests a group of 4 (most are zero).
     "2:",
     ".irp at, 0, 4, 8, 12",
     "ldr r3, [r0, #\\at]",
     "cmp r3, #0",
     "beq 3f",
+    "cmp r1, r6",
+    "bhi 8b",
     "model_format_armv6m_pixel \\at+0, 0",
     "model_format_armv6m_pixel \\at+1, 1",
     "model_format_armv6m_pixel \\at+2, 2",
@@ -188,11 +212,12 @@ core::arch::global_asm!(
     "4:",
     "subs r0, r1, r5",
     "lsrs r0, r0, #2",
-    "pop {{r4, r5, pc}}",
+    "pop {{r4, r5, r6, pc}}",
     ".size model_format_armv6m_nonzero_list, . - model_format_armv6m_nonzero_list",
     ".purgem model_format_armv6m_pixel",
     ".popsection",
     groups = const INPUT / 4,
+    room = const LIST_ROOM,
 );
 
 // The word loop handles 4 groups (16 pixels) per iteration.
