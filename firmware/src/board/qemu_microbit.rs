@@ -35,8 +35,9 @@ pub fn run(model_bytes: &'static [u8]) -> ! {
             // SAFETY: UART0 is used by nothing else in this program.
             open_uart: || unsafe { Nrf51Uart::new(NRF51_UART0) },
             batch_buffers,
-            // The parity mode needs ~3.5 KiB of stack; the rest of RAM holds its models.
-            parity_stack_reserve: 4608,
+            // The parity mode needs ~5 KiB of stack (1.5 KiB of it the sparse kernel's list of
+            // nonzero pixels); the rest of RAM holds its models.
+            parity_stack_reserve: 5632,
         },
     )
 }
