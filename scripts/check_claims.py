@@ -129,9 +129,18 @@ class Measure:
         if j["identical"] != j["images"]:
             raise SystemExit(f"check-claims: {model}: only {j['identical']}/{j['images']} "
                              "images give the host's logits on the chip")
+        if j["synthetic_identical"] != len(j["synthetic"]):
+            raise SystemExit(f"check-claims: {model}: only {j['synthetic_identical']}/"
+                             f"{len(j['synthetic'])} synthetic images give the host's logits")
         per = j["instructions_per_inference"]
         self.put(group, instructions=per, instructions_min=j["instructions_min"],
                  instructions_max=j["instructions_max"], per_mac=per / macs,
+                 instructions_median=j["instructions_median"],
+                 instructions_p99=j["instructions_p99"], all_255=j["all_255_instructions"],
+                 synthetic_max=j["synthetic_max_instructions"],
+                 nonzero_pixels=j["mean_nonzero_pixels"],
+                 nonzero_groups=j["mean_nonzero_groups"],
+                 max_nonzero_pixels=j["max_nonzero_pixels"],
                  identical=j["identical"], text_bytes=j["text_bytes"],
                  rodata_bytes=j["rodata_bytes"], bss_bytes=j["bss_bytes"],
                  data_bytes=j["data_bytes"], stack_bytes=j["stack_high_water_bytes"],

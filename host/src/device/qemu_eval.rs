@@ -55,6 +55,8 @@ pub struct EvalReport {
     /// kernels' cost follows).
     pub mean_nonzero_pixels: f64,
     pub mean_nonzero_groups: f64,
+    /// The most nonzero pixels of any test image.
+    pub max_nonzero_pixels: usize,
     /// The synthetic density sweep (`density::sweep`), run after the test images: the worst
     /// case of the sparse kernels.
     pub synthetic: Vec<SyntheticResult>,
@@ -210,6 +212,11 @@ pub fn qemu_eval(
         instructions_p99: percentile(&counts, 99),
         mean_nonzero_pixels: densities.iter().map(|d| d.nonzero_pixels).sum::<usize>() as f64 / n,
         mean_nonzero_groups: densities.iter().map(|d| d.nonzero_groups).sum::<usize>() as f64 / n,
+        max_nonzero_pixels: densities
+            .iter()
+            .map(|d| d.nonzero_pixels)
+            .max()
+            .unwrap_or(0),
         synthetic_identical: synthetic.iter().filter(|s| s.identical).count(),
         synthetic_max_instructions: synthetic.iter().map(|s| s.instructions).max().unwrap_or(0),
         all_255_instructions: synthetic
