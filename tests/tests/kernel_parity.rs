@@ -124,10 +124,11 @@ fn sample<T: std::fmt::Debug>(runner: &mut TestRunner, s: impl Strategy<Value = 
 }
 
 /// Hidden sizes: edge sizes (1, 3, 4, 5: below, at and above one block of 4; 127, 128; the
-/// maximum 1024), then random ones up to 260.
+/// maximum 1024; 9 and 12: an odd number of blocks, partial and whole, for the kernels that
+/// take two blocks per pass), then random ones up to 260.
 fn large_hiddens(runner: &mut TestRunner) -> Vec<usize> {
-    let mut hiddens = vec![1, 3, 4, 5, 127, 128, 1024];
-    for _ in 0..25 {
+    let mut hiddens = vec![1, 3, 4, 5, 127, 128, 1024, 9, 12];
+    for _ in 0..23 {
         hiddens.push(sample(runner, 1usize..=260));
     }
     hiddens
