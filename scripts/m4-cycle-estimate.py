@@ -2,8 +2,8 @@
 """Estimate Cortex-M4 cycles per inference from the instruction mix QEMU executes.
 
 QEMU's -icount counts instructions, not cycles. This script traces every instruction the
-firmware executes inside `Model::infer` (QEMU -singlestep -d exec, filtered to the
-function's address range) for the first N MNIST test images in batch mode, classifies each by
+firmware executes on its inference path (`Model::infer` and the block store it calls; QEMU
+-singlestep -d exec, filtered to those functions' address ranges) for the first N MNIST test images in batch mode, classifies each by
 its mnemonic (llvm-objdump of the ELF), tells taken branches from the next traced address,
 and costs them with the Cortex-M4 Technical Reference Manual's timings (r0p1, table 3-1),
 zero-wait-state memory:
@@ -34,14 +34,20 @@ ROOT = Path(__file__).resolve().parent.parent
 INPUT = 784
 
 
-def infer_range(elf: str) -> tuple[int, int]:
+def inference_path(elf: str) -> list[tuple[int, int]]:
+    """Address ranges of `Model::infer` and the functions of its own it calls (the block
+    store, `global_asm!` kernels named `model_format_*`), as check_claims.py counts them."""
     out = subprocess.run(["nm", "-S", "-C", elf], capture_output=True, text=True, check=True)
+    ranges = []
     for line in out.stdout.splitlines():
         p = line.split()
-        if len(p) >= 4 and "Model>::infer" in line:
+        if len(p) >= 4 and ("Model>::infer" in line or "BlockIo>::store" in line
+                            or p[3].startswith("model_format_")):
             start = int(p[0], 16) & ~1
-            return start, start + int(p[1], 16)
-    raise SystemExit(f"no Model::infer in {elf}")
+            ranges.append((start, start + int(p[1], 16)))
+    if not ranges:
+        raise SystemExit(f"no Model::infer in {elf}")
+    return sorted(ranges)
 
 
 def disassemble(elf: str, lo: int, hi: int) -> dict[int, tuple[str, str, int]]:
@@ -102,8 +108,10 @@ def main() -> None:
         raise SystemExit(__doc__)
     elf = sys.argv[1]
     images = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    lo, hi = infer_range(elf)
-    insns = disassemble(elf, lo, hi)
+    ranges = inference_path(elf)
+    insns = {}
+    for lo, hi in ranges:
+        insns.update(disassemble(elf, lo, hi))
     raw = gzip.open(ROOT / "data/mnist/t10k-images-idx3-ubyte.gz").read()[16:16 + images * INPUT]
     with tempfile.TemporaryDirectory() as d:
         src, out, log = Path(d) / "in.bin", Path(d) / "out.bin", Path(d) / "trace"
@@ -111,7 +119,7 @@ def main() -> None:
         subprocess.run(
             ["qemu-system-arm", "-machine", "mps2-an386", "-display", "none", "-monitor", "none",
              "-icount", "shift=0", "-singlestep", "-d", "exec,nochain",
-             "-dfilter", f"{lo:#x}..{hi - 1:#x}", "-D", str(log),
+             "-dfilter", ",".join(f"{lo:#x}..{hi - 1:#x}" for lo, hi in ranges), "-D", str(log),
              "-semihosting-config",
              f"enable=on,target=native,arg=firmware,arg=batch,arg={src},arg={out}",
              "-kernel", elf], check=True, capture_output=True, timeout=1800)
@@ -132,7 +140,7 @@ def main() -> None:
         count[kind] += 1
     n_insn = sum(count.values())
     n_cyc = sum(cycles.values())
-    print(f"{images} images, Model::infer {lo:#x}..{hi:#x}")
+    print(f"{images} images, inference path " + ", ".join(f"{lo:#x}..{hi:#x}" for lo, hi in ranges))
     print(f"{'kind':28} {'instructions':>14} {'cycles':>12}")
     for kind in sorted(count, key=lambda k: -cycles[k]):
         print(f"{kind:28} {count[kind] / images:14,.0f} {cycles[kind] / images:12,.0f}")

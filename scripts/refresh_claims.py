@@ -56,10 +56,14 @@ def main() -> int:
         fig = c.get("figure") or (NUMBER.findall(c["text"]) or [None])[0]
         if fig is None:
             continue
-        new = values[m] * c.get("scale", 1.0)
-        if within(c, float(fig.replace(",", "")), new):
+        nums = NUMBER.findall(fig)
+        if not nums:
             continue
-        edits.setdefault((c["doc"], c["text"]), []).append((fig, written_like(fig, new)))
+        new = values[m] * c.get("scale", 1.0)
+        if within(c, float(nums[0].replace(",", "")), new):
+            continue
+        new_fig = fig.replace(nums[0], written_like(nums[0], new), 1)
+        edits.setdefault((c["doc"], c["text"]), []).append((fig, new_fig))
 
     renamed: dict[tuple[str, str], str] = {}
     for (doc, text), figs in edits.items():
