@@ -404,37 +404,76 @@ fn block_dot(x: &[u32; WIDE], block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32; ROW_
     [a0, a1, a2, a3]
 }
 
-/// [`block_dot`] over the listed groups only (a list from [`nonzero_groups`]: entries of
-/// (x0, x1, offset), a multiple of 4 of them, then the end entry). `block` must be
-/// word-aligned and `BLOCK_BYTES` long (anything else returns `acc` unchanged, which never
-/// happens, as for `block_dot`), and `list` end with [`SENTINEL`].
-///
-/// Per listed group: LDM of the entry (the next one's, loaded at the end of each group, so
-/// the end test needs no register of its own: 12 are all `asm!` has), ADD of the weights'
-/// address, then the dense loop's 2 LDRD, 8 SXTB16 and 8 SMLAD: 20 for 16 multiply-accumulates.
+/// The loop both sparse kernels share, around `$group`, the asm of one listed group: the
+/// entry (x0, x1, offset) is in r0, r1, r2; the weights' block at `{pw}`; accumulators
+/// `{a0}`..`{a3}`, scratch `{wa}`, `{wb}` and any `$scratch` operands the group declares. The next entry is loaded at the end of
+/// each group (so the end test needs no register of its own: 12 are all `asm!` has) and the
+/// loop stops after an unrolled pass that loaded the end entry. `list` must be whole unrolls
+/// of entries then the end entry, `block` word-aligned and `$bytes` long (anything else
+/// returns `acc` unchanged, which never happens: the callers pass `nonzero_groups`' list and
+/// `chunks_exact` blocks of an aligned `w1`).
+macro_rules! sparse_block_dot {
+    ($list:expr, $block:expr, $bytes:expr, $acc:expr, [$($group:literal,)+] $($scratch:tt)*) => {{
+        let (list, block, acc): (&[u32], &[u8], [i32; ROW_BLOCK]) = ($list, $block, $acc);
+        if block.len() != $bytes
+            || !aligned(block)
+            || list.len() % (ENTRY * SPARSE_UNROLL) != ENTRY
+            || list.get(list.len() - ENTRY) != Some(&SENTINEL)
+        {
+            return acc;
+        }
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        // SAFETY: the list is whole unrolls of entries then the end entry (checked above);
+        // the loop reads the entries in order and stops after loading the end entry, whose
+        // SENTINEL no pixel pair equals. Every offset is 16 g with g < 196 (or 0 in the
+        // padding), and `$group` reads only the group's weights at that offset (scaled to
+        // the layout's group size) inside the word-aligned `$bytes` block. Writes only its
+        // register operands (r0-r2 declared clobbered) and the flags, no stack.
+        unsafe {
+            core::arch::asm!(
+                enable_dsp!(),
+                "ldm {lp}!, {{r0, r1, r2}}",
+                "cmn r0, #1",
+                "beq 4f",
+                "2:",
+                ".rept {unroll}",
+                $($group,)+
+                "ldm {lp}!, {{r0, r1, r2}}",
+                ".endr",
+                "cmn r0, #1",
+                "bne 2b",
+                "4:",
+                a0 = inout(reg) a0,
+                a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
+                lp = inout(reg) list.as_ptr() => _,
+                pw = in(reg) block.as_ptr(),
+                wa = out(reg) _,
+                wb = out(reg) _,
+                $($scratch)*
+                out("r0") _,
+                out("r1") _,
+                out("r2") _,
+                unroll = const SPARSE_UNROLL,
+                options(pure, readonly, nostack),
+            );
+        }
+        [a0, a1, a2, a3]
+    }};
+}
+
+/// [`block_dot`] over the listed groups only (a list from [`nonzero_groups`]). Per listed
+/// group: LDM of the entry, ADD of the weights' address, then the dense loop's 2 LDRD,
+/// 8 SXTB16 and 8 SMLAD: 20 for 16 multiply-accumulates.
 #[inline]
 fn block_dot_sparse(list: &[u32], block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32; ROW_BLOCK] {
-    if block.len() != BLOCK_BYTES
-        || !(block.as_ptr() as usize).is_multiple_of(4)
-        || list.len() % (ENTRY * SPARSE_UNROLL) != ENTRY
-        || list.get(list.len() - ENTRY) != Some(&SENTINEL)
-    {
-        return acc;
-    }
-    let [mut a0, mut a1, mut a2, mut a3] = acc;
-    // SAFETY: the list is whole unrolls of entries then the end entry (checked above); the
-    // loop reads the entries in order and stops after loading the end entry, whose SENTINEL
-    // no pixel pair equals. Every offset is 16 g with g < 196 (or 0 in the padding), so the
-    // two LDRD read bytes 16 g .. 16 g + 15 of the word-aligned BLOCK_BYTES block. Writes
-    // only its register operands (r0-r2 declared clobbered) and the flags, no stack.
-    unsafe {
-        core::arch::asm!(
-            enable_dsp!(),
-            "ldm {lp}!, {{r0, r1, r2}}",
-            "cmn r0, #1",
-            "beq 4f",
-            "2:",
-            ".rept {unroll}",
+    sparse_block_dot!(
+        list,
+        block,
+        BLOCK_BYTES,
+        acc,
+        [
             "add r2, {pw}",
             "ldrd {wa}, {wb}, [r2]",
             "sxtb16 {t}, {wa}",
@@ -454,55 +493,23 @@ fn block_dot_sparse(list: &[u32], block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32; 
             "smlad {a3}, {t}, r0, {a3}",
             "sxtb16 {wb}, {wb}, ror #8",
             "smlad {a3}, {wb}, r1, {a3}",
-            "ldm {lp}!, {{r0, r1, r2}}",
-            ".endr",
-            "cmn r0, #1",
-            "bne 2b",
-            "4:",
-            a0 = inout(reg) a0,
-            a1 = inout(reg) a1,
-            a2 = inout(reg) a2,
-            a3 = inout(reg) a3,
-            lp = inout(reg) list.as_ptr() => _,
-            pw = in(reg) block.as_ptr(),
-            wa = out(reg) _,
-            wb = out(reg) _,
-            t = out(reg) _,
-            out("r0") _,
-            out("r1") _,
-            out("r2") _,
-            unroll = const SPARSE_UNROLL,
-            options(pure, readonly, nostack),
-        );
-    }
-    [a0, a1, a2, a3]
+        ]
+        t = out(reg) _,
+    )
 }
 
-/// [`block_dot_sparse`] for a layout-2 block (`BLOCK_BYTES16` long, word-aligned): the
-/// weights are already SMLAD's int16 pairs and a group's are 32 bytes (the list's offset
-/// doubled by the address ADD's shift), so per listed group: LDM of the entry, ADD, 4 LDRD
-/// and 8 SMLAD: 14 for 16 multiply-accumulates (20 in layout 1).
+/// [`block_dot_sparse`] for a layout-2 block: the weights are already SMLAD's int16 pairs
+/// and a group's are 32 bytes (the list's offset doubled by the address ADD's shift), so per
+/// listed group: LDM of the entry, ADD, 4 LDRD and 8 SMLAD: 14 for 16 multiply-accumulates.
 #[cfg(mf_layout2)]
 #[inline]
 fn block_dot16_sparse(list: &[u32], block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32; ROW_BLOCK] {
-    if block.len() != BLOCK_BYTES16
-        || !(block.as_ptr() as usize).is_multiple_of(4)
-        || list.len() % (ENTRY * SPARSE_UNROLL) != ENTRY
-        || list.get(list.len() - ENTRY) != Some(&SENTINEL)
-    {
-        return acc;
-    }
-    let [mut a0, mut a1, mut a2, mut a3] = acc;
-    // SAFETY: as in `block_dot_sparse`; the offsets 16 g become 32 g (g < 196), so the four
-    // LDRD read bytes 32 g .. 32 g + 31 of the word-aligned BLOCK_BYTES16 block.
-    unsafe {
-        core::arch::asm!(
-            enable_dsp!(),
-            "ldm {lp}!, {{r0, r1, r2}}",
-            "cmn r0, #1",
-            "beq 4f",
-            "2:",
-            ".rept {unroll}",
+    sparse_block_dot!(
+        list,
+        block,
+        BLOCK_BYTES16,
+        acc,
+        [
             "add.w r2, {pw}, r2, lsl #1",
             "ldrd {wa}, {wb}, [r2]",
             "smlad {a0}, {wa}, r0, {a0}",
@@ -516,27 +523,8 @@ fn block_dot16_sparse(list: &[u32], block: &[u8], acc: [i32; ROW_BLOCK]) -> [i32
             "ldrd {wa}, {wb}, [r2, #24]",
             "smlad {a3}, {wa}, r0, {a3}",
             "smlad {a3}, {wb}, r1, {a3}",
-            "ldm {lp}!, {{r0, r1, r2}}",
-            ".endr",
-            "cmn r0, #1",
-            "bne 2b",
-            "4:",
-            a0 = inout(reg) a0,
-            a1 = inout(reg) a1,
-            a2 = inout(reg) a2,
-            a3 = inout(reg) a3,
-            lp = inout(reg) list.as_ptr() => _,
-            pw = in(reg) block.as_ptr(),
-            wa = out(reg) _,
-            wb = out(reg) _,
-            out("r0") _,
-            out("r1") _,
-            out("r2") _,
-            unroll = const SPARSE_UNROLL,
-            options(pure, readonly, nostack),
-        );
-    }
-    [a0, a1, a2, a3]
+        ]
+    )
 }
 
 #[cfg(mf_layout2)]
