@@ -60,11 +60,13 @@ fuzz_target!(|data: &[u8]| {
     let px: [u8; INPUT] = img.try_into().unwrap();
     let mut b = Bytes { data: rest, at: 0 };
     let layout = Layout::ALL[usize::from(b.u8() % 3)];
-    // Small hidden sizes only (1..=32: full and partial 4-unit blocks, every padding count).
-    // One 1024-unit run costs as much as ~1,000 small ones, and whenever the fuzzer could reach
-    // it, its corpus drifted there (65 exec/s); its one extra risk, layer-2 sums over 1024
-    // units at the extremes, is the deterministic test `largest_values_do_not_overflow`.
-    let hidden = 1 + (b.u8() % 32) as usize;
+    // Small hidden sizes only (1..=8: one and two 4-unit blocks, full and partial, every
+    // padding count: every path of the blocked kernels). A run costs in proportion to the
+    // hidden size (784 weights per unit encoded, decoded, multiplied twice): at 1..=32 this
+    // target ran ~900 exec/s, too slow for the 10 M runs it is meant to get. Wide models, up
+    // to the 1024 units at the extremes, are the deterministic `largest_values_do_not_overflow`
+    // and the kernel-parity proptests.
+    let hidden = 1 + (b.u8() % 8) as usize;
     let classes = 1 + (b.u8() % 16) as usize;
     let bias = |b: &mut Bytes| (b.u32() as i32) % (MAX_BIAS_ABS + 1);
     let params = ModelParams {
