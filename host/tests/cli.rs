@@ -117,6 +117,23 @@ fn bad_input_gives_clear_errors_not_panics() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.ckpt"));
 }
 
+/// A user error is one line, whatever RUST_BACKTRACE says (it is set on many developers'
+/// machines, and returning an error from `main` then printed a stack backtrace).
+#[test]
+fn user_errors_are_one_line_without_a_backtrace() {
+    let out = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["inspect", "/nonexistent.postcard"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("runs host");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("/nonexistent.postcard"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.to_lowercase().contains("backtrace"), "{err}");
+}
+
 /// Run `host` with `args` (plus `--out DIR`), expect a non-zero exit, an error naming
 /// `want`, no panic and no run folder; return stderr.
 fn rejected_before_running(args: &[&str], want: &[&str]) -> String {
