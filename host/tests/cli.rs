@@ -134,6 +134,15 @@ fn user_errors_are_one_line_without_a_backtrace() {
     assert!(!err.to_lowercase().contains("backtrace"), "{err}");
 }
 
+/// `classify` with neither device names both ways to get one.
+#[test]
+fn classify_without_a_device_names_port_and_qemu() {
+    let out = host(&["classify"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--port") && err.contains("--qemu"), "{err}");
+}
+
 /// Run `host` with `args` (plus `--out DIR`), expect a non-zero exit, an error naming
 /// `want`, no panic and no run folder; return stderr.
 fn rejected_before_running(args: &[&str], want: &[&str]) -> String {

@@ -17,9 +17,12 @@ pub enum DeviceCommand {
 }
 
 #[derive(clap::Args, Debug)]
+// One of the two is required, and the error names both (a plain `required` on --port hid
+// --qemu from a user who has no board).
+#[command(group(clap::ArgGroup::new("device").required(true).args(["port", "qemu"])))]
 pub struct ClassifyArgs {
     /// Serial port of a board running the firmware (e.g. /dev/ttyACM0 for a Nucleo's ST-LINK).
-    #[arg(long, conflicts_with = "qemu", required_unless_present = "qemu")]
+    #[arg(long, conflicts_with = "qemu")]
     pub port: Option<String>,
     /// Baud rate for --port.
     #[arg(long, default_value_t = 115_200)]
