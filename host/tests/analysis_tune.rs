@@ -98,7 +98,15 @@ fn tiny_grid_table_files_best_run_and_reproducibility() {
         raw_metrics["int8_test_acc"], int8,
         "metrics.json records the int8 export"
     );
-    assert_eq!(raw_metrics["model_id"], model.model_id());
+    assert_eq!(
+        raw_metrics["model_id"],
+        format!("{:016x}", model.model_id()),
+        "metrics.json writes the model id in hex"
+    );
+    assert_eq!(
+        raw_metrics["settings"]["train"]["num_iters"], raw_metrics["iters"],
+        "metrics.json records the iterations the run made"
+    );
     for name in host::report::pictures::RUN_PICTURES {
         assert!(best.dir.join(name).is_file(), "{name}");
     }

@@ -78,6 +78,41 @@ fn train_json_and_run_folder() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// metrics.json of an `--epochs` run: the iterations it made (not the preset's 2,000) and
+/// the model id in hex, as every other output writes it.
+#[test]
+fn metrics_json_records_the_iterations_made_and_a_hex_model_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = host(&[
+        "train",
+        "--hidden",
+        "50",
+        "--epochs",
+        "1",
+        "--batch",
+        "5500",
+        "--out",
+        run.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["iters"], 10, "{m}");
+    assert_eq!(m["settings"]["train"]["num_iters"], 10, "{m}");
+    let id = m["model_id"].as_str().expect("model_id is a string");
+    assert!(
+        id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{id}"
+    );
+    assert_eq!(last_json(&out)["model_id"], id);
+}
+
 #[test]
 fn bad_input_gives_clear_errors_not_panics() {
     let out = host(&["train", "--hidden", "77", "--iters", "1"]);

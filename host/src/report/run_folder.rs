@@ -13,7 +13,7 @@ use crate::quantize;
 use crate::report::pictures::{self, RunView};
 use crate::train::presets::RunSettings;
 use crate::train::run::Trained;
-use crate::train::trainer::TrainStats;
+use crate::train::trainer::{TrainConfig, TrainStats};
 
 /// What a finished run measured; written as `metrics.json`.
 #[derive(Debug, Serialize)]
@@ -26,7 +26,9 @@ pub struct RunReport {
     /// Test accuracy of the int8 export (`model.postcard`) with the shared kernel,
     /// when the run exported one.
     pub int8_test_acc: Option<f64>,
-    /// Its model id (hash of the payload).
+    /// Its model id (hash of the payload), as 16 hex digits like everywhere else (a JSON
+    /// number would lose digits in jq and JavaScript, whose numbers are f64).
+    #[serde(serialize_with = "hex_id")]
     pub model_id: Option<u64>,
     pub final_loss: f64,
     pub load_seconds: f64,
@@ -65,7 +67,15 @@ impl RunReport {
                 .unwrap_or(f64::NAN),
             load_seconds: 0.0,
             train_seconds: trained.seconds,
-            settings: settings.clone(),
+            // The iterations the run made: `--epochs` runs leave the preset's `num_iters`
+            // (2,000) in the settings, which metrics.json would then misreport.
+            settings: RunSettings {
+                train: TrainConfig {
+                    num_iters: trained.iters,
+                    ..settings.train.clone()
+                },
+                ..settings.clone()
+            },
             data_dir: data_dir.to_owned(),
             out_dir: out_dir.to_owned(),
             stats: trained.stats.clone(),
@@ -91,6 +101,13 @@ pub fn stamped_dir(prefix: &str) -> PathBuf {
 pub fn default_run_dir(hidden: usize) -> PathBuf {
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     PathBuf::from("runs").join(format!("{stamp}-h{hidden}"))
+}
+
+fn hex_id<S: serde::Serializer>(id: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => s.serialize_str(&format!("{id:016x}")),
+        None => s.serialize_none(),
+    }
 }
 
 /// A written int8 model file and how it did on the test set.
