@@ -43,17 +43,41 @@ pub(super) fn layer1_smlad(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl BlockI
     if !aligned(w1) {
         return portable::layer1_smlad(pixels, w1, io);
     }
+    layer1(
+        pixels,
+        w1,
+        io,
+        BLOCK_BYTES,
+        DENSE_ABOVE,
+        block_dot_sparse,
+        block_dot,
+    );
+}
+
+/// The layer-1 driver of both layouts: the sparse loop over `nonzero_groups`' list when it
+/// has at most `dense_above` groups, else the dense loop over the widened pixels, one block
+/// of `block_bytes` at a time. Inlined into each caller, so each keeps its own loops.
+#[inline(always)]
+fn layer1(
+    pixels: &[u8; INPUT],
+    w1: &[u8],
+    io: &mut impl BlockIo,
+    block_bytes: usize,
+    dense_above: usize,
+    sparse: impl Fn(&[u32], &[u8], [i32; ROW_BLOCK]) -> [i32; ROW_BLOCK],
+    dense: impl Fn(&[u32; WIDE], &[u8], [i32; ROW_BLOCK]) -> [i32; ROW_BLOCK],
+) {
     let mut buf = core::mem::MaybeUninit::uninit();
-    if let Some(list) = nonzero_groups(pixels, &mut buf, DENSE_ABOVE) {
-        for block in w1.chunks_exact(BLOCK_BYTES) {
-            let acc = block_dot_sparse(list, block, io.init());
+    if let Some(list) = nonzero_groups(pixels, &mut buf, dense_above) {
+        for block in w1.chunks_exact(block_bytes) {
+            let acc = sparse(list, block, io.init());
             io.store(acc);
         }
         return;
     }
     let x = widen(pixels, &mut buf);
-    for block in w1.chunks_exact(BLOCK_BYTES) {
-        let acc = block_dot(x, block, io.init());
+    for block in w1.chunks_exact(block_bytes) {
+        let acc = dense(x, block, io.init());
         io.store(acc);
     }
 }
@@ -139,19 +163,15 @@ pub(super) fn layer1_smlad16(pixels: &[u8; INPUT], w1: &[u8], io: &mut impl Bloc
     if !aligned(w1) {
         return portable::layer1_smlad16(pixels, w1, io);
     }
-    let mut buf = core::mem::MaybeUninit::uninit();
-    if let Some(list) = nonzero_groups(pixels, &mut buf, DENSE16_ABOVE) {
-        for block in w1.chunks_exact(BLOCK_BYTES16) {
-            let acc = block_dot16_sparse(list, block, io.init());
-            io.store(acc);
-        }
-        return;
-    }
-    let x = widen(pixels, &mut buf);
-    for block in w1.chunks_exact(BLOCK_BYTES16) {
-        let acc = block_dot16(x, block, io.init());
-        io.store(acc);
-    }
+    layer1(
+        pixels,
+        w1,
+        io,
+        BLOCK_BYTES16,
+        DENSE16_ABOVE,
+        block_dot16_sparse,
+        block_dot16,
+    );
 }
 
 /// Input words per group: (x0 | x2 << 16) and (x1 | x3 << 16).
