@@ -164,6 +164,9 @@ pub struct InkMap {
     /// The bounding box of the pixels that are clearly ink (above Otsu's threshold): a stray
     /// faint speck does not widen the crop.
     pub ink_box: InkBox,
+    /// Mean width of the strokes in source pixels (2 x ink area / edge pixels; about 2 for
+    /// strokes of 1 or 2 pixels, the least this measure can tell apart).
+    pub stroke_width: f64,
 }
 
 impl InkMap {
@@ -182,14 +185,27 @@ impl InkMap {
             return Err(Error::Blank);
         }
         let threshold = hist.otsu().ok_or(Error::Blank)?;
+        let (w, h) = (image.width(), image.height());
+        let is_ink = |x: usize, y: usize| model.ink(image.at(x, y)) > threshold;
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        for y in 0..image.height() {
-            for x in 0..image.width() {
-                if model.ink(image.at(x, y)) > threshold {
+        let (mut area, mut edge) = (0u64, 0u64);
+        for y in 0..h {
+            for x in 0..w {
+                if is_ink(x, y) {
                     x0 = x0.min(x);
                     y0 = y0.min(y);
                     x1 = x1.max(x);
                     y1 = y1.max(y);
+                    area += 1;
+                    let inside = x > 0
+                        && y > 0
+                        && x + 1 < w
+                        && y + 1 < h
+                        && is_ink(x - 1, y)
+                        && is_ink(x + 1, y)
+                        && is_ink(x, y - 1)
+                        && is_ink(x, y + 1);
+                    edge += u64::from(!inside);
                 }
             }
         }
@@ -199,6 +215,8 @@ impl InkMap {
         Ok(InkMap {
             model,
             noise_floor: threshold / 2,
+            // A stroke of width w and length L has area wL and 2L edge pixels.
+            stroke_width: 2.0 * area as f64 / edge.max(1) as f64,
             ink_box: InkBox {
                 x: x0,
                 y: y0,

@@ -149,6 +149,27 @@ fn thin_strokes_are_stretched_to_full_contrast() {
     c.line((200.0, 300.0), (400.0, 300.0), 1.0, 0);
     let d = c.run().unwrap();
     assert_eq!(*d.pixels.iter().max().unwrap(), 255);
+    // 3-pixel lines in a 520-pixel digit: fitted into 18 and thickened back to 20, every row
+    // of the upright stroke at least 2 pixels wide, as MNIST's strokes are.
+    assert_eq!(d.scaled, (9, 20));
+    let (_, top, _, _) = nonzero_box(&d.pixels);
+    for y in top + 1..top + 19 {
+        let row = &d.pixels[y * SIDE..(y + 1) * SIDE];
+        assert!(
+            row.iter().filter(|&&v| v >= 64).count() >= 2,
+            "row {y}: {row:?}"
+        );
+    }
+}
+
+#[test]
+fn strokes_as_wide_as_mnist_ones_are_not_thickened() {
+    // A pen of 1/10 of the digit's height: 2 pixels of 20.
+    let d = seven(255, 0).run().unwrap();
+    assert_eq!(d.scaled.1, 20);
+    let mut c = Canvas::new(300, 300, 255);
+    c.rect(100, 50, 20, 200, 0);
+    assert_eq!(c.run().unwrap().scaled, (2, 20));
 }
 
 #[test]
