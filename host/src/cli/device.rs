@@ -5,21 +5,28 @@ use std::path::PathBuf;
 use anyhow::bail;
 
 use crate::device::board::Board;
+use crate::device::classify_image::{self, ImageDevice};
 use crate::device::{classify, firmware_build, qemu_eval};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum DeviceCommand {
     /// Classify test images through the firmware's serial protocol (a board on --port, or the
-    /// firmware in QEMU with --qemu) and compare with the host reference.
+    /// firmware in QEMU with --qemu) and compare with the host reference; or classify a
+    /// picture of a digit (--image FILE), on the host alone or on the device too.
     Classify(ClassifyArgs),
     /// Boot the firmware in QEMU batch mode on the test set and compare every logit with the host.
     QemuEval(QemuEvalArgs),
 }
 
 #[derive(clap::Args, Debug)]
-// One of the two is required, and the error names both (a plain `required` on --port hid
-// --qemu from a user who has no board).
-#[command(group(clap::ArgGroup::new("device").required(true).args(["port", "qemu"])))]
+// One of these is required, and the error names them all (a plain `required` on --port hid
+// --qemu from a user who has no board). --image alone classifies on the host.
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .multiple(true)
+        .args(["port", "qemu", "image"])
+))]
 pub struct ClassifyArgs {
     /// Serial port of a board running the firmware (e.g. /dev/ttyACM0 for a Nucleo's ST-LINK).
     #[arg(long, conflicts_with = "qemu")]
@@ -30,8 +37,17 @@ pub struct ClassifyArgs {
     /// Build the firmware and run it in QEMU, talking to its emulated UART.
     #[arg(long)]
     pub qemu: bool,
+    /// Classify this picture of a digit instead of test images: a PNG or PGM/PPM of any size
+    /// (a photo of paper or a drawing, dark on light or light on dark), preprocessed as MNIST
+    /// was (crop to the ink, fit into 20x20, centre of mass in 28x28). Prints the class, the
+    /// logits and a confidence; with --port or --qemu the device's logits beside the host's.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    /// With --image: write the 28x28 image the net saw to this PNG, enlarged 8 times.
+    #[arg(long, value_name = "OUT.png", requires = "image")]
+    pub show: Option<PathBuf>,
     /// Number of test images (the first N of the MNIST test set, at most 10,000).
-    #[arg(long, default_value_t = 100, value_parser = super::limits::test_images)]
+    #[arg(long, default_value_t = 100, value_parser = super::limits::test_images, conflicts_with = "image")]
     pub images: usize,
     /// Model file the device runs (the host reference; embedded in the QEMU build).
     #[arg(long)]
@@ -68,6 +84,24 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<()> {
     match cmd {
         DeviceCommand::Classify(a) => {
             let model = a.model.unwrap_or_else(firmware_build::default_model_path);
+            if let Some(image) = a.image {
+                let device = match (a.port, a.qemu) {
+                    (None, false) => ImageDevice::None,
+                    (Some(port), false) => ImageDevice::Port { port, baud: a.baud },
+                    (None, true) => ImageDevice::Qemu {
+                        board: a.board,
+                        elf: a.elf,
+                    },
+                    _ => bail!("pass at most one of --port PATH and --qemu"),
+                };
+                let report =
+                    classify_image::classify_image(&image, &model, &device, a.show.as_deref())?;
+                println!("{report}");
+                if !report.identical() {
+                    bail!("the device's logits differ from the host's");
+                }
+                return Ok(());
+            }
             match (a.port, a.qemu) {
                 (Some(port), false) => classify::classify_port(&port, a.baud, &model, a.images),
                 (None, true) => {

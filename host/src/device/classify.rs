@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use model_format::protocol::{CycleCounter, ModelStatus};
 use model_format::{Model, INPUT};
 
-use super::client::Client;
+use super::client::{Client, DeviceInfo};
 use super::firmware_build::{build_firmware, Board};
 use super::qemu::{check_elf, SerialSession};
 use super::qemu_eval::test_set;
@@ -37,17 +37,7 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
     mut progress: impl FnMut(usize),
 ) -> anyhow::Result<ClassifyReport> {
     let info = client.info().context("asking the device for Info")?;
-    match &info.model {
-        ModelStatus::Loaded { model_id, .. } if *model_id == model.model_id() => {}
-        ModelStatus::Loaded { model_id, .. } => bail!(
-            "the device runs model {model_id:016x}, the host reference is {:016x}: \
-             pass the device's model file with --model",
-            model.model_id()
-        ),
-        ModelStatus::Rejected { reason } => {
-            bail!("the device rejected its built-in model at boot: {reason}")
-        }
-    }
+    check_device_model(&info, model)?;
     let (pixels, labels) = test_set(images)?;
     let mut report = ClassifyReport {
         images: 0,
@@ -83,6 +73,29 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
         .context("asking the device for Info after the run")?
         .stack_high_water;
     Ok(report)
+}
+
+/// An error unless the device (its `Info`) runs `model`, the host's reference.
+pub fn check_device_model(info: &DeviceInfo, model: &Model<'_>) -> anyhow::Result<()> {
+    match &info.model {
+        ModelStatus::Loaded { model_id, .. } if *model_id == model.model_id() => Ok(()),
+        ModelStatus::Loaded { model_id, .. } => bail!(
+            "the device runs model {model_id:016x}, the host reference is {:016x}: \
+             pass the device's model file with --model",
+            model.model_id()
+        ),
+        ModelStatus::Rejected { reason } => {
+            bail!("the device rejected its built-in model at boot: {reason}")
+        }
+    }
+}
+
+/// Open the serial port of a board running the firmware.
+pub fn open_port(port: &str, baud: u32) -> anyhow::Result<Box<dyn serialport::SerialPort>> {
+    serialport::new(port, baud)
+        .timeout(Duration::from_millis(200))
+        .open()
+        .with_context(|| format!("opening {port}"))
 }
 
 impl std::fmt::Display for ClassifyReport {
@@ -131,11 +144,7 @@ pub fn classify_port(
         .with_context(|| format!("reading the model {}", model_path.display()))?;
     let model =
         Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
-    let serial = serialport::new(port, baud)
-        .timeout(Duration::from_millis(200))
-        .open()
-        .with_context(|| format!("opening {port}"))?;
-    let mut client = Client::new(serial, Duration::from_secs(5));
+    let mut client = Client::new(open_port(port, baud)?, Duration::from_secs(5));
     let report = classify_on(&mut client, &model, images, progress_dots)?;
     println!("\n{report}");
     Ok(())

@@ -1,0 +1,102 @@
+//! A picture file of a digit (PNG or PNM) into the net's 28x28 input, and that input back out as
+//! a picture a person can look at (`classify --image FILE --show OUT.png`).
+//!
+//! Decoding is the `image` crate's; the preprocessing is the `digit-preprocess` crate, the one
+//! implementation the browser playground shares.
+
+use std::io::BufReader;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use digit_preprocess::{Digit, Image, Pixels, PIXELS, SIDE};
+use image::{DynamicImage, ImageFormat, ImageReader};
+
+/// Largest picture decoded: 40 megapixels (a 7,300 x 5,500 photo), about 160 MB as RGBA. More
+/// than any phone camera's, and a bound on what a bad file can make us allocate.
+pub const MAX_PIXELS: u64 = 40_000_000;
+
+/// How many times `--show` enlarges the 28x28 image.
+pub const SHOW_SCALE: u32 = 8;
+
+/// A decoded and preprocessed picture.
+#[derive(Debug, Clone)]
+pub struct DigitImage {
+    pub width: u32,
+    pub height: u32,
+    pub format: ImageFormat,
+    pub digit: Digit,
+}
+
+/// Decode `path` (PNG, or PGM / PPM / PBM / PAM) and preprocess it.
+pub fn load(path: &Path) -> anyhow::Result<DigitImage> {
+    let open = || -> anyhow::Result<ImageReader<BufReader<std::fs::File>>> {
+        let file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+        // The format comes from the file's first bytes, not its name.
+        let reader = ImageReader::new(BufReader::new(file))
+            .with_guessed_format()
+            .with_context(|| path.display().to_string())?;
+        match reader.format() {
+            Some(ImageFormat::Png | ImageFormat::Pnm) => Ok(reader),
+            _ => bail!(
+                "{}: not a PNG or PNM (PGM, PPM, PBM, PAM) image",
+                path.display()
+            ),
+        }
+    };
+    // The header first: refuse a huge image before decoding a byte of it.
+    let (width, height) = open()?
+        .into_dimensions()
+        .with_context(|| format!("reading the header of {}", path.display()))?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        bail!(
+            "{}: {width}x{height} is {:.1} megapixels; the limit is {} megapixels (scale it down first)",
+            path.display(),
+            pixels as f64 / 1e6,
+            MAX_PIXELS / 1_000_000
+        );
+    }
+    let reader = open()?;
+    let format = reader.format().unwrap_or(ImageFormat::Png);
+    let decoded = reader
+        .decode()
+        .with_context(|| format!("decoding {}", path.display()))?;
+    let digit = preprocess(&decoded).with_context(|| path.display().to_string())?;
+    Ok(DigitImage {
+        width,
+        height,
+        format,
+        digit,
+    })
+}
+
+/// Preprocess a decoded image: 8-bit layouts are handed over as they are, anything else
+/// (16-bit, float) is converted to RGBA8 first.
+pub fn preprocess(img: &DynamicImage) -> anyhow::Result<Digit> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let converted;
+    let pixels = match img {
+        DynamicImage::ImageLuma8(b) => Pixels::Luma8(b.as_raw()),
+        DynamicImage::ImageLumaA8(b) => Pixels::LumaAlpha8(b.as_raw()),
+        DynamicImage::ImageRgb8(b) => Pixels::Rgb8(b.as_raw()),
+        DynamicImage::ImageRgba8(b) => Pixels::Rgba8(b.as_raw()),
+        other => {
+            converted = other.to_rgba8();
+            Pixels::Rgba8(converted.as_raw())
+        }
+    };
+    let image = Image::new(w, h, pixels)?;
+    Ok(digit_preprocess::preprocess(&image)?)
+}
+
+/// Write the 28x28 input as a grayscale PNG enlarged [`SHOW_SCALE`] times (each pixel a
+/// block, so what the net saw stays visible: no smoothing), ink bright on black as MNIST.
+pub fn write_show(path: &Path, pixels: &[u8; PIXELS]) -> anyhow::Result<()> {
+    let side = SIDE as u32 * SHOW_SCALE;
+    let big = image::GrayImage::from_fn(side, side, |x, y| {
+        let (col, row) = ((x / SHOW_SCALE) as usize, (y / SHOW_SCALE) as usize);
+        image::Luma([pixels[row * SIDE + col]])
+    });
+    big.save_with_format(path, ImageFormat::Png)
+        .with_context(|| format!("writing {}", path.display()))
+}
