@@ -100,3 +100,47 @@ pub fn write_show(path: &Path, pixels: &[u8; PIXELS]) -> anyhow::Result<()> {
     big.save_with_format(path, ImageFormat::Png)
         .with_context(|| format!("writing {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dark bar on white, `w` x `h`.
+    fn bar(w: u32, h: u32) -> image::GrayImage {
+        image::GrayImage::from_fn(w, h, |x, y| {
+            let ink = (w / 3..w / 3 + w / 10).contains(&x) && (h / 5..h * 4 / 5).contains(&y);
+            image::Luma([if ink { 0 } else { 255 }])
+        })
+    }
+
+    #[test]
+    fn every_pixel_layout_gives_the_same_digit() {
+        let gray = DynamicImage::ImageLuma8(bar(90, 60));
+        let want = preprocess(&gray).unwrap();
+        assert!(want.inverted);
+        for other in [
+            DynamicImage::ImageLuma16(gray.to_luma16()),
+            DynamicImage::ImageLumaA8(gray.to_luma_alpha8()),
+            DynamicImage::ImageRgb8(gray.to_rgb8()),
+            DynamicImage::ImageRgba16(gray.to_rgba16()),
+            DynamicImage::ImageRgb32F(gray.to_rgb32f()),
+        ] {
+            assert_eq!(preprocess(&other).unwrap(), want, "{:?}", other.color());
+        }
+    }
+
+    #[test]
+    fn show_writes_the_input_enlarged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("show.png");
+        let mut pixels = [0u8; PIXELS];
+        pixels[SIDE + 2] = 200;
+        write_show(&path, &pixels).unwrap();
+        let img = image::open(&path).unwrap().to_luma8();
+        assert_eq!(img.dimensions(), (224, 224));
+        assert_eq!(img.get_pixel(16, 8).0, [200]);
+        assert_eq!(img.get_pixel(23, 15).0, [200]);
+        assert_eq!(img.get_pixel(24, 8).0, [0]);
+        assert!(write_show(&dir.path().join("no/such/dir.png"), &pixels).is_err());
+    }
+}
