@@ -19,5 +19,6 @@ pub mod quantize;
 pub mod real;
 pub mod report;
 pub mod rng;
+pub mod serve;
 pub mod train;
 pub mod tune;

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod many_runs;
 pub mod model;
 pub mod report;
+pub mod serve;
 pub mod toy;
 pub mod train;
 pub mod tune;
@@ -52,6 +53,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Replay the homework section by section, our numbers beside its own, with a pass/fail summary.
     Homework(homework::HomeworkArgs),
+    /// The browser playground on 127.0.0.1: draw a digit, see the int8 net (compiled to
+    /// WebAssembly) classify it, with --qemu or --port-device beside the chip's own answer.
+    Serve(serve::ServeArgs),
 }
 
 /// Run one parsed command line.
@@ -70,5 +74,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Tune(a)) => tune::run(*a),
         Some(Command::Report(a)) => report::run(a),
         Some(Command::Homework(a)) => homework::run(a),
+        Some(Command::Serve(a)) => serve::run(a),
     }
 }

@@ -277,6 +277,11 @@ pub fn load_raw(dir: &Path) -> Result<RawMnist, MnistError> {
     })
 }
 
+/// Load the test images and labels alone from `dir` (10,000 of each), checking the headers.
+pub fn load_test(dir: &Path) -> Result<(Vec<u8>, Vec<u8>), MnistError> {
+    load_pair(dir, TEST_IMAGES, TEST_LABELS, TEST)
+}
+
 /// One preprocessed split: `x` is row-major (n x 784), `y` the labels.
 #[derive(Clone)]
 pub struct Split<T> {
