@@ -111,6 +111,10 @@ fn serves_the_page_the_module_and_the_hosts_answers() {
         .count();
     assert_eq!(listed.len(), wrong);
     assert_eq!(info["test_set"]["mistakes"], wrong);
+    let (status, pixels) = request(&server, "GET", "/api/mistakes/images", b"");
+    assert_eq!((status, pixels.len()), (200, wrong * INPUT));
+    let first = listed[0]["index"].as_u64().unwrap() as usize;
+    assert_eq!(pixels[..INPUT], images[first * INPUT..(first + 1) * INPUT]);
 
     // Bad requests: clear errors, never a crash (the server still answers afterwards).
     let (status, body) = request(&server, "POST", "/api/infer", b"abc");

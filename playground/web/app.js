@@ -264,6 +264,7 @@ function showChip(job, answer) {
 
 // ---- the test set's mistakes -------------------------------------------------------------
 let mistakes = [];
+let mistakePixels = new Uint8Array(0);
 let shown = 0;
 
 async function loadMistakes() {
@@ -274,6 +275,8 @@ async function loadMistakes() {
     return;
   }
   mistakes = body.mistakes;
+  // All their pixels in one request, 784 bytes each, in the same order.
+  mistakePixels = new Uint8Array(await fetch("/api/mistakes/images").then((r) => r.arrayBuffer()));
   $("mistakes-note").textContent =
     `${mistakes.length} of ${body.images.toLocaleString("en")} test images are misclassified ` +
     `(accuracy ${(100 * (1 - mistakes.length / body.images)).toFixed(2)} %). ` +
@@ -285,7 +288,9 @@ async function loadMistakes() {
 function showMoreMistakes() {
   const box = $("mistakes");
   const next = mistakes.slice(shown, shown + 48);
-  for (const m of next) {
+  next.forEach((m, k) => {
+    const at = (shown + k) * INPUT;
+    const pixels = mistakePixels.subarray(at, at + INPUT);
     const item = document.createElement("div");
     item.className = "mistake";
     item.title = `test image ${m.index}`;
@@ -295,17 +300,14 @@ function showMoreMistakes() {
     label.innerHTML = `${m.label} → <span class="wrong">${m.predicted}</span>`;
     item.append(label);
     box.append(item);
-    fetch(`/api/test-image/${m.index}`).then((r) => r.arrayBuffer()).then((buf) => {
-      const pixels = new Uint8Array(buf);
-      drawGrey(canvas, pixels, SIDE, SIDE);
-      item.addEventListener("click", () => {
-        strokes.length = 0;
-        redraw($("pad").getContext("2d"));
-        classify(pixels, `test image ${m.index} (label ${m.label})`);
-        $("result-card").scrollIntoView({ behavior: "smooth" });
-      });
+    drawGrey(canvas, pixels, SIDE, SIDE);
+    item.addEventListener("click", () => {
+      strokes.length = 0;
+      redraw($("pad").getContext("2d"));
+      classify(pixels, `test image ${m.index} (label ${m.label})`);
+      $("result-card").scrollIntoView({ behavior: "smooth" });
     });
-  }
+  });
   shown += next.length;
   $("more").hidden = shown >= mistakes.length;
 }
@@ -327,7 +329,7 @@ async function loadRun() {
       `<dt>validation accuracy</dt><dd>${pct(m.val_acc)}</dd><dt>test accuracy (float)</dt><dd>${pct(m.test_acc)}</dd>` +
       `<dt>test accuracy (int8)</dt><dd>${pct(m.int8_test_acc)}</dd><dt>final loss</dt><dd>${Number(m.final_loss).toFixed(4)}</dd></dl>`;
   }
-  for (const p of info.pictures) html += `<a href="/run/${p}"><img src="/run/${p}" alt="${p}" loading="lazy"></a>`;
+  for (const p of info.pictures) html += `<a href="/run/${p}"><img src="/run/${p}" alt="${p}"></a>`;
   box.innerHTML = html || `<p class="note">${escapeHtml(info.run)} holds no pictures yet (<code>host report DIR</code> draws them).</p>`;
 }
 

@@ -51,6 +51,17 @@ impl TestSet {
         self.images.get(index * INPUT..(index + 1) * INPUT)
     }
 
+    /// The pixels of every mistake, 784 bytes each, in the order of `mistakes`: the page gets
+    /// them in one request rather than hundreds.
+    pub fn mistake_images(&self) -> Vec<u8> {
+        self.mistakes
+            .iter()
+            .filter_map(|m| self.image(m.index))
+            .flatten()
+            .copied()
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.images.len() / INPUT
     }

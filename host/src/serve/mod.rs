@@ -10,6 +10,7 @@
 //! | GET `/tinynet.wasm`, `/model.postcard` | the module and the model bytes |
 //! | GET `/api/info` | JSON: model, run, test set, chip |
 //! | GET `/api/mistakes` | JSON: the test images the model gets wrong |
+//! | GET `/api/mistakes/images` | their pixels, 784 bytes each, in the same order (one request) |
 //! | GET `/api/test-image/N` | test image N, 784 raw bytes |
 //! | GET `/run/NAME` | the run's `metrics.json` and pictures (`loss.png`, ...) |
 //! | POST `/api/infer` (784 bytes) | JSON: the host's class and logits (`Model::infer`) |
@@ -176,6 +177,10 @@ impl Served<'_> {
             "/tinynet.wasm" => bytes(200, "application/wasm", self.wasm.clone()),
             "/model.postcard" => bytes(200, "application/octet-stream", self.model_bytes.to_vec()),
             "/api/info" => json_reply(200, &self.info()),
+            "/api/mistakes/images" => match &self.test_set {
+                Ok(t) => bytes(200, "application/octet-stream", t.mistake_images()),
+                Err(e) => error(404, e),
+            },
             "/api/mistakes" => match &self.test_set {
                 Ok(t) => json_reply(200, &json!({ "mistakes": t.mistakes, "images": t.len() })),
                 Err(e) => error(404, e),
