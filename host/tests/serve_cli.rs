@@ -33,11 +33,12 @@ fn start(args: &[&str]) -> Server {
         .spawn()
         .expect("runs host serve");
     let stdout = child.stdout.take().unwrap();
-    let line = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let line = lines
         .find(|l| l.starts_with("serving the playground at "))
         .expect("host serve prints its URL");
+    // Keep reading what it prints, as a terminal would.
+    std::thread::spawn(move || lines.for_each(drop));
     assert!(line.contains("127.0.0.1 only"), "{line}");
     let addr = line
         .split("http://")

@@ -101,20 +101,25 @@ pub fn serve(config: &ServeConfig) -> anyhow::Result<()> {
         .server_addr()
         .to_ip()
         .context("the server has no IP address")?;
-    println!("serving the playground at http://{addr}/ (bound to 127.0.0.1 only: not reachable from other machines)");
-    println!(
-        "model {:016x} ({}){}; Ctrl-C stops",
+    let chip_line = match &served.chip {
+        Some(c) => format!(
+            ", chip: {}",
+            c.lock().map(|c| c.board.clone()).unwrap_or_default()
+        ),
+        None => String::new(),
+    };
+    // The URL last: a script (the browser test) waits for that line. Write errors are ignored:
+    // whoever started us may have stopped reading, which is no reason to stop serving.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "model {:016x} ({}){chip_line}; Ctrl-C stops",
         served.model.model_id(),
         config.model_path.display(),
-        match &served.chip {
-            Some(c) => format!(
-                ", chip: {}",
-                c.lock().map(|c| c.board.clone()).unwrap_or_default()
-            ),
-            None => String::new(),
-        }
     );
-    std::io::stdout().flush()?;
+    let _ = writeln!(out, "serving the playground at http://{addr}/ (bound to 127.0.0.1 only: not reachable from other machines)");
+    let _ = out.flush();
+    drop(out);
 
     std::thread::scope(|scope| {
         for _ in 0..WORKERS {
