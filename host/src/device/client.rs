@@ -21,8 +21,8 @@ pub struct DeviceInfo {
     pub stack_high_water: u32,
 }
 
-/// One reply of the device, owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One reply of the device, owned. (`PartialEq` only: a classification carries an `f32`.)
+#[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     Info(DeviceInfo),
     Classified(Classification),
@@ -127,12 +127,26 @@ impl<S: Read + Write> Client<S> {
                     bail!("the device sent a frame longer than {MAX_FRAME} bytes")
                 }
                 model_format::protocol::Feed::Frame(frame) => {
-                    let response = decode_response(frame)
-                        .map_err(|e| anyhow::anyhow!("the device sent a bad frame: {e}"))?;
+                    let response = decode_response(frame).map_err(reply_error)?;
                     return Ok(Reply::from_body(response.body));
                 }
             }
         }
+    }
+}
+
+/// Why a reply frame could not be read. A reply of another protocol version (a device that
+/// answers everything with `UnsupportedVersion` in its own version) says which side to update.
+fn reply_error(e: ErrorReply) -> anyhow::Error {
+    match e {
+        ErrorReply::UnsupportedVersion {
+            received,
+            supported,
+        } => anyhow::anyhow!(
+            "the device speaks protocol version {received}, this host speaks version \
+             {supported}: flash firmware built from the same source as this host"
+        ),
+        e => anyhow::anyhow!("the device sent a bad frame: {e}"),
     }
 }
 
@@ -191,5 +205,30 @@ mod tests {
         // The stream is now exhausted: a further request reports the closed connection.
         let err = client.request(RequestBody::Info).unwrap_err();
         assert!(err.to_string().contains("closed"), "{err}");
+    }
+
+    /// A device of protocol version 1 answers a version-2 request with its version error,
+    /// in version 1: the client says which versions meet instead of "bad frame".
+    #[test]
+    fn a_reply_of_another_version_names_both_versions() {
+        let reply = model_format::protocol::Response {
+            version: 1,
+            body: ResponseBody::Error(ErrorReply::UnsupportedVersion {
+                received: PROTOCOL_VERSION,
+                supported: 1,
+            }),
+        };
+        let mut buf = vec![0u8; MAX_FRAME];
+        let n = encode_frame(&reply, &mut buf).unwrap();
+        let stream = Canned {
+            replies: io::Cursor::new(buf[..n].to_vec()),
+            written: Vec::new(),
+        };
+        let mut client = Client::new(stream, Duration::from_secs(1));
+        let err = client.info().unwrap_err().to_string();
+        assert!(
+            err.contains("protocol version 1") && err.contains("version 2"),
+            "{err}"
+        );
     }
 }
