@@ -19,10 +19,10 @@ use model_format::{top_probability, Model, INPUT};
 
 use crate::batch::{self, BatchError, Buffers};
 use crate::boot::check_model;
-use crate::protocol::{CycleCounter, ModelStatus};
+use crate::protocol::CycleCounter;
 use crate::semihosting::{self, exit, Console, HostFile, Mode};
 use crate::server::{Device, Server};
-use crate::{stack, NoLed, Stopwatch, BOARD, FIRMWARE_VERSION};
+use crate::{stack, NoLed, Stopwatch, BOARD};
 
 #[cfg(feature = "parity")]
 const USAGE: &str =
@@ -133,26 +133,8 @@ fn serve<S: Stopwatch, IO: Read + Write>(
 }
 
 fn report_boot(out: &mut Console, device: &Device<'_>, counter: &str) {
-    let _ = writeln!(
-        out,
-        "firmware {FIRMWARE_VERSION} on {BOARD} (instruction counter: {counter})"
-    );
-    match &device.status {
-        ModelStatus::Loaded {
-            model_id,
-            input,
-            hidden,
-            classes,
-        } => {
-            let _ = writeln!(
-                out,
-                "boot: model ok id={model_id:016x} dims={input}-{hidden}-{classes}"
-            );
-        }
-        ModelStatus::Rejected { reason } => {
-            let _ = writeln!(out, "boot: model rejected: {reason}");
-        }
-    }
+    let counter = format_args!("instruction counter: {counter}");
+    let _ = crate::boot::write_report(out, BOARD, counter, &device.status);
 }
 
 /// `check`: the boot report plus one timed inference of a blank and of a striped image, and
