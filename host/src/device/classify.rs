@@ -42,7 +42,9 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
     images: usize,
     mut progress: impl FnMut(usize),
 ) -> anyhow::Result<ClassifyReport> {
-    let info = client.info().context("asking the device for Info")?;
+    // Resynchronise first: a half frame or typed bytes on the line (a console user, an
+    // interrupted client) would otherwise put every reply one behind.
+    let info = client.resync().context("asking the device for Info")?;
     match &info.model {
         ModelStatus::Loaded { model_id, .. } if *model_id == model.model_id() => {}
         ModelStatus::Loaded { model_id, .. } => bail!(
