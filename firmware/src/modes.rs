@@ -117,7 +117,7 @@ fn serve<S: Stopwatch, IO: Read + Write>(
     // directory that `cargo firmware` holds while QEMU runs.
     let _ = writeln!(
         out,
-        "serve: binary protocol v{} on UART0 (COBS frames, not a shell: typed text gets no \
+        "serve: binary protocol v{} on UART0: COBS frames, not a shell (typed text gets no \
          answer)\n\
          serve: to talk to it, boot with QEMU_EXTRA=\"-serial pty\" cargo firmware, read \
          \"char device redirected to /dev/pts/N\", then run \

@@ -29,17 +29,19 @@ impl fmt::Write for Rtt {
 
 /// Log the boot report (`crate::boot::write_report`: board, model ok with its id and dims, or
 /// why it was rejected) and what the serial port speaks: `port` names it, e.g. "USART2 (the
-/// ST-LINK's virtual COM port, 115200 8N1)".
+/// ST-LINK's virtual COM port, 115200 8N1)". The host tool is named by its binary: a
+/// `cargo run` of it would wait while `cargo run` of the firmware (probe-rs reading this log)
+/// holds the target directory's lock.
 pub fn report_boot(device: &Device<'_>, counter: &str, port: &str) {
     let mut out = Rtt;
     let _ = crate::boot::write_report(&mut out, BOARD, counter, &device.status);
     let _ = fmt::Write::write_fmt(
         &mut out,
         format_args!(
-            "serve: binary protocol v{PROTOCOL_VERSION} on {port} (COBS frames, not a \
-             shell: typed text gets no answer)\n\
-             serve: talk to it with `cargo run -p host --release -- classify --port <device>` \
-             (firmware/README.md names the device)\n"
+            "serve: binary protocol v{PROTOCOL_VERSION} on {port}: COBS frames, not a \
+             shell\n\
+             serve: talk to it with target/release/host classify --port <device> (the device: \
+             firmware/README.md)\n"
         ),
     );
 }
