@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use model_format::protocol::{CycleCounter, ModelStatus};
-use model_format::{Model, INPUT};
+use model_format::{top_probability, Model, INPUT};
 
 use super::client::Client;
 use super::firmware_build::{build_firmware, Board};
@@ -23,6 +23,12 @@ pub struct ClassifyReport {
     pub cycles_min: u32,
     pub cycles_max: u32,
     pub counter: CycleCounter,
+    /// Replies whose confidence has the same `f32` bits as the host's
+    /// [`top_probability`] of the host's logits.
+    pub confidence_identical: usize,
+    /// Sum and minimum of the device's confidences (the top class's softmax probability).
+    pub confidence_total: f64,
+    pub confidence_min: f32,
     pub board: String,
     /// The device's stack high-water mark after the run (bytes; 0 if it cannot measure).
     pub stack_high_water: u32,
@@ -36,7 +42,9 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
     images: usize,
     mut progress: impl FnMut(usize),
 ) -> anyhow::Result<ClassifyReport> {
-    let info = client.info().context("asking the device for Info")?;
+    // Resynchronise first: a half frame or typed bytes on the line (a console user, an
+    // interrupted client) would otherwise put every reply one behind.
+    let info = client.resync().context("asking the device for Info")?;
     match &info.model {
         ModelStatus::Loaded { model_id, .. } if *model_id == model.model_id() => {}
         ModelStatus::Loaded { model_id, .. } => bail!(
@@ -57,6 +65,9 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
         cycles_min: u32::MAX,
         cycles_max: 0,
         counter: info.counter,
+        confidence_identical: 0,
+        confidence_total: 0.0,
+        confidence_min: 1.0,
         board: info.board.clone(),
         stack_high_water: 0,
     };
@@ -70,6 +81,13 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
         report.correct += usize::from(got.class == label);
         report.identical +=
             usize::from(got.class == want.class && got.logits[..] == *want.logits());
+        // Bit for bit: both sides run model-format's `top_probability` (IEEE f32 steps and
+        // libm's software `expf`), so any difference is a bug, not rounding.
+        let confidence = top_probability(want.logits(), model.logit_scale());
+        report.confidence_identical +=
+            usize::from(got.confidence.to_bits() == confidence.to_bits());
+        report.confidence_total += f64::from(got.confidence);
+        report.confidence_min = report.confidence_min.min(got.confidence);
         report.cycles_total += u64::from(got.cycles);
         report.cycles_min = report.cycles_min.min(got.cycles);
         report.cycles_max = report.cycles_max.max(got.cycles);
@@ -77,12 +95,34 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
     }
     if report.images == 0 {
         report.cycles_min = 0;
+        report.confidence_min = 0.0;
     }
     report.stack_high_water = client
         .info()
         .context("asking the device for Info after the run")?
         .stack_high_water;
     Ok(report)
+}
+
+impl ClassifyReport {
+    /// An error unless every reply equals the host's: class and logits, and confidence bits.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.identical != self.images {
+            bail!(
+                "the device differs from the host on {} of {} images (class or logits)",
+                self.images - self.identical,
+                self.images
+            );
+        }
+        if self.confidence_identical != self.images {
+            bail!(
+                "the device's confidence differs from the host's f32 bits on {} of {} images",
+                self.images - self.confidence_identical,
+                self.images
+            );
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for ClassifyReport {
@@ -104,6 +144,15 @@ impl std::fmt::Display for ClassifyReport {
             f,
             "identical to the host reference: {}/{}",
             self.identical, self.images
+        )?;
+        writeln!(
+            f,
+            "confidence (softmax probability of the class, computed on the device): mean {:.1}%, \
+             lowest {:.1}%; the host's f32 bits: {}/{}",
+            100.0 * self.confidence_total / n,
+            100.0 * self.confidence_min,
+            self.confidence_identical,
+            self.images
         )?;
         writeln!(
             f,
@@ -138,7 +187,7 @@ pub fn classify_port(
     let mut client = Client::new(serial, Duration::from_secs(5));
     let report = classify_on(&mut client, &model, images, progress_dots)?;
     println!("\n{report}");
-    Ok(())
+    report.check()
 }
 
 /// `host classify --qemu --board B`.
@@ -166,7 +215,7 @@ pub fn classify_qemu(
     let report =
         classify_on(&mut client, &model, images, progress_dots).map_err(|e| session.explain(e))?;
     println!("\n{report}");
-    Ok(())
+    report.check()
 }
 
 fn progress_dots(done: usize) {
