@@ -11,6 +11,8 @@ use serde_json::json;
 use super::limits;
 use crate::data::augment;
 use crate::data::mnist::{self, Dataset};
+use crate::device::board::Board;
+use crate::device::deploy::deploy_command;
 use crate::report::run_folder::{default_run_dir, RunFolder, RunReport};
 use crate::train::describe::settings_line;
 use crate::train::optimizer::{Optimizer, Schedule};
@@ -228,9 +230,14 @@ fn print_report(r: &RunReport, json: bool) -> anyhow::Result<()> {
         "wrote {} (model.ckpt, model.postcard, metrics.json, pictures)",
         r.out_dir.display()
     );
+    // The next step: this model on a chip, in QEMU (no board needed), then on a real board.
     println!(
-        "firmware with this model: FIRMWARE_MODEL={} cargo firmware",
-        std::path::absolute(r.out_dir.join("model.postcard"))?.display()
+        "next: {}   # in QEMU, no board needed",
+        deploy_command(Board::QemuMps2An386, &r.out_dir)
+    );
+    println!(
+        "      {}   # a real board (or microbit-v2, rp-pico)",
+        deploy_command(Board::NucleoF411re, &r.out_dir)
     );
     if json {
         let v = json!({

@@ -62,6 +62,12 @@ pub fn request_bytes(body: RequestBody<'_>) -> Vec<u8> {
 /// Longest [`Client::resync`] spends discarding what the line holds before it asks.
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
+/// The device sent no reply within the client's reply timeout: a typed error, so that a caller
+/// can tell silence (no firmware, wrong port) from a broken reply and say what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no reply from the device within {0:?}")]
+pub struct NoReply(pub Duration);
+
 /// A client on one byte stream. The stream's own read timeout (if any) bounds each read;
 /// `reply_timeout` bounds the wait for a whole reply.
 pub struct Client<S> {
@@ -119,6 +125,11 @@ impl<S: Read + Write> Client<S> {
         Ok(())
     }
 
+    /// Change how long [`Client::read_reply`] waits for a whole reply.
+    pub fn set_reply_timeout(&mut self, reply_timeout: Duration) {
+        self.reply_timeout = reply_timeout;
+    }
+
     /// Ask for the device description.
     pub fn info(&mut self) -> anyhow::Result<DeviceInfo> {
         match self.request(RequestBody::Info)? {
@@ -156,7 +167,7 @@ impl<S: Read + Write> Client<S> {
         let mut byte = [0u8; 1];
         loop {
             if Instant::now() > deadline {
-                bail!("no reply from the device within {:?}", self.reply_timeout);
+                return Err(NoReply(self.reply_timeout).into());
             }
             match self.stream.read(&mut byte) {
                 Ok(0) => bail!("the device closed the connection"),

@@ -1,12 +1,17 @@
 //! Talking to the firmware: building it, running it in QEMU (batch mode and the serial
-//! protocol), the protocol client for real boards, and ELF footprints. The `tests` crate drives
+//! protocol), flashing it to real boards (`deploy`), the protocol client and serial ports for
+//! real boards, and ELF footprints. The `tests` crate drives
 //! the firmware through this module.
 
 pub mod board;
 pub mod classify;
 pub mod client;
 pub mod density;
+pub mod deploy;
 pub mod elf;
 pub mod firmware_build;
+pub mod flash;
+pub mod ports;
 pub mod qemu;
 pub mod qemu_eval;
+pub mod uf2;
