@@ -263,10 +263,10 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[test]
-fn classify_port_talks_to_the_firmware_on_a_real_tty() {
-    // The firmware in QEMU with its UART on a pseudo-terminal: the same path as a board's
-    // /dev/ttyACM0 (open, the Info handshake, then the images), no hardware needed.
+/// The default firmware serving in QEMU with its UART on a pseudo-terminal: the same path as a
+/// board's /dev/ttyACM0 (open, the Info handshake, then the images), no hardware needed.
+/// Returns QEMU (killed when dropped) and the pty's name.
+fn firmware_on_a_pty() -> (KillOnDrop, String) {
     use std::io::{BufRead, BufReader};
     let board = host::device::board::Board::QemuMps2An386;
     let elf = host::device::firmware_build::build_firmware(
@@ -296,7 +296,7 @@ fn classify_port_talks_to_the_firmware_on_a_real_tty() {
         .spawn()
         .expect("QEMU starts");
     let stdout = child.stdout.take().unwrap();
-    let _qemu = KillOnDrop(child);
+    let qemu = KillOnDrop(child);
     // QEMU 7.2 names the pty on stdout first thing ("char device redirected to /dev/pts/N
     // (label serial0)"), then the firmware's semihosting console follows: read it all on a
     // thread (a full pipe would stop QEMU) and pass the pty's name on.
@@ -311,6 +311,12 @@ fn classify_port_talks_to_the_firmware_on_a_real_tty() {
     let pts = rx
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("QEMU names its pty within 30 s");
+    (qemu, pts)
+}
+
+#[test]
+fn classify_port_talks_to_the_firmware_on_a_real_tty() {
+    let (_qemu, pts) = firmware_on_a_pty();
     let out = host()
         .args(["classify", "--port", &pts, "--images", "3"])
         .output()
@@ -323,6 +329,64 @@ fn classify_port_talks_to_the_firmware_on_a_real_tty() {
     );
     assert!(
         stdout.contains("identical to the host reference: 3/3"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn deploy_to_a_probe_rs_board_flashes_then_talks_to_its_port() {
+    // The Nucleo's flow with a stand-in probe-rs that records its calls, and the firmware in
+    // QEMU on a pty as the board's serial port (it runs the same model, so the id matches).
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("calls.log");
+    let fake = bin.path().join("probe-rs");
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (_qemu, pts) = firmware_on_a_pty();
+    let out = host()
+        .args([
+            "deploy",
+            "--board",
+            "nucleo-f411re",
+            "--images",
+            "3",
+            "--port",
+            &pts,
+        ])
+        .env("PATH", path)
+        .output()
+        .expect("run host");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = std::fs::read_to_string(&log).expect("probe-rs was called");
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(
+        calls[0].starts_with("download --chip STM32F411RETx ")
+            && calls[0].contains("firmware-nucleo-f411re-")
+            && calls[0].ends_with(".elf"),
+        "{calls:?}"
+    );
+    assert_eq!(calls[1], "reset --chip STM32F411RETx");
+    assert!(
+        stdout.contains(&format!(
+            "model id {}: the board runs it",
+            default_model_id()
+        )) && stdout.contains("identical to the host reference: 3/3"),
         "{stdout}"
     );
 }

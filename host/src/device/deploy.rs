@@ -112,6 +112,11 @@ pub fn deploy(d: &Deploy) -> anyhow::Result<ClassifyReport> {
 
     // A missing tool is said before the build, which takes minutes from nothing.
     let target = match d.board.spec().qemu {
+        Some(_) if d.port.is_some() => bail!(
+            "--port: {} runs in QEMU, whose UART is not a serial port of this machine \
+             (--port is for nucleo-f411re, microbit-v2, rp-pico)",
+            d.board.cli_name()
+        ),
         Some(_) => Target::Qemu,
         None => match flash::method(d.board)? {
             Method::ProbeRs { chip } => Target::ProbeRs {
@@ -127,7 +132,7 @@ pub fn deploy(d: &Deploy) -> anyhow::Result<ClassifyReport> {
     let fp = elf::footprint(&elf)?;
     println!(
         "firmware: {} (flash {} B, static RAM {} B)",
-        elf.display(),
+        shown_path(&elf).display(),
         fp.flash(),
         fp.static_ram()
     );
@@ -145,6 +150,7 @@ pub fn deploy(d: &Deploy) -> anyhow::Result<ClassifyReport> {
         }
         Target::Uf2 => {
             let uf2 = flash::write_uf2(&elf)?;
+            let uf2 = shown_path(&uf2);
             println!("wrote {}", uf2.display());
             match flash::find_rpi_rp2_drive() {
                 Some(drive) => {
@@ -164,7 +170,11 @@ pub fn deploy(d: &Deploy) -> anyhow::Result<ClassifyReport> {
                 ),
             }
             let port = match &d.port {
-                Some(p) => p.clone(),
+                // The Pico's port appears once the firmware runs.
+                Some(p) => {
+                    wait_for_path(Path::new(p), d.wait);
+                    p.clone()
+                }
                 None => {
                     println!(
                         "waiting up to {} s for the Pico's USB serial port ({})",
@@ -187,6 +197,14 @@ pub fn deploy(d: &Deploy) -> anyhow::Result<ClassifyReport> {
         );
     }
     Ok(report)
+}
+
+/// Wait up to `within` for `path` to exist (whatever happens, opening it says what is wrong).
+fn wait_for_path(path: &Path, within: Duration) {
+    let deadline = std::time::Instant::now() + within;
+    while !path.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 fn usb_ids_text(board: Board) -> String {

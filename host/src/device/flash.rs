@@ -69,7 +69,8 @@ pub fn probe_rs_flash(probe_rs: &Path, chip: &str, elf: &Path) -> anyhow::Result
         if !status.success() {
             bail!(
                 "probe-rs {} failed ({status}): is the board plugged in, and no other \
-                 program (probe-rs, a debugger) using its probe?",
+                 program (probe-rs, a debugger) using its probe? On Linux probe-rs needs its \
+                 udev rules: https://probe.rs/docs/getting-started/probe-setup/",
                 args[0].to_string_lossy()
             );
         }
