@@ -181,7 +181,7 @@ fn qemu_logits_equal_the_hosts_for_a_drawn_digit() {
     assert_eq!(printed_class(&out), 4);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("device logits identical to the host's: yes"),
+        stdout.contains("device identical to the host (class, logits, confidence bits): yes"),
         "{stdout}"
     );
     assert!(stdout.contains("instructions (QEMU -icount)"), "{stdout}");
