@@ -186,9 +186,10 @@ impl std::fmt::Display for ImageReport {
             self.model_id
         )?;
         match &self.device {
-            None => writeln!(f, "class    logit  probability")?,
-            Some(_) => writeln!(f, "class  logit (host)  logit (device)  probability")?,
+            None => write!(f, "class    logit  probability")?,
+            Some(_) => write!(f, "class  logit (host)  logit (device)  probability")?,
         }
+        // Each row starts a new line, so the report ends without one (`println!` adds it).
         for (k, (&logit, p)) in self
             .host
             .logits()
@@ -198,18 +199,19 @@ impl std::fmt::Display for ImageReport {
         {
             let mark = if k == class { " <" } else { "" };
             match &self.device {
-                None => writeln!(f, "{k:>5}  {logit:>7}  {:>9.1} %{mark}", 100.0 * p)?,
+                None => write!(f, "\n{k:>5}  {logit:>7}  {:>9.1} %{mark}", 100.0 * p)?,
                 Some(dev) => {
                     let theirs = dev.reply.logits.get(k).copied().unwrap_or_default();
-                    writeln!(
+                    write!(
                         f,
-                        "{k:>5}  {logit:>12}  {theirs:>14}  {:>9.1} %{mark}",
+                        "\n{k:>5}  {logit:>12}  {theirs:>14}  {:>9.1} %{mark}",
                         100.0 * p
                     )?
                 }
             }
         }
         if let Some(dev) = &self.device {
+            writeln!(f)?;
             let unit = match dev.counter {
                 CycleCounter::CpuCycles => "CPU cycles",
                 CycleCounter::QemuInstructions => "instructions (QEMU -icount)",
