@@ -82,7 +82,7 @@ pub fn answer<'d, S: Stopwatch, L: OutputPin>(
             let prediction = model.infer(pixels);
             let cycles = stopwatch.elapsed();
             // After the stopwatch: `cycles` counts the inference alone, as before version 2
-            // (the softmax costs ~1,000 instructions more on the M4; BENCHMARKS.md).
+            // (the softmax adds ~600 instructions on the M4: `cargo firmware -- check`).
             let confidence = top_probability(prediction.logits(), model.logit_scale());
             let _ = led.set_low();
             let mut logits = heapless::Vec::new();
