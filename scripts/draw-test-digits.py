@@ -6,7 +6,7 @@ along the stroke, as a pen's pressure does, on canvases unlike MNIST's: dark on 
 on dark, off-centre, larger than 28x28, grey paper, coloured ink, a transparent background, and
 one PGM. Drawn at 4x and downsampled, so edges are anti-aliased as a drawing tool's are.
 
-    pip install pillow && python3 scripts/draw-test-digits.py
+    pip install pillow numpy && python3 scripts/draw-test-digits.py
 
 The images are committed; this script is how they were made (re-running it rewrites them).
 """
@@ -14,6 +14,7 @@ The images are committed; this script is how they were made (re-running it rewri
 import math
 import os
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "host", "tests", "data", "drawn")
@@ -123,6 +124,17 @@ def main():
         path = os.path.join(OUT, name)
         img.save(path, format="PPM" if name.endswith(".pgm") else "PNG")
         print(path)
+    # Like a phone photo of pencil on paper: light falling off to one corner (paper from 150
+    # to 240), grey ink, sensor noise (seeded, so the file is reproducible).
+    w, h = 640, 480
+    coverage = np.asarray(draw(5, (w, h), (260, 90, 180, 300), 255, 0, 0.04)).astype(float) / 255
+    yy, xx = np.mgrid[0:h, 0:w]
+    paper = 150 + 70 * xx / w + 20 * yy / h
+    noise = np.random.default_rng(1).normal(0, 6, (h, w))
+    photo = paper * coverage + 60 * (1 - coverage) + noise
+    path = os.path.join(OUT, "five-photo-uneven-light.png")
+    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(path)
+    print(path)
 
 
 if __name__ == "__main__":

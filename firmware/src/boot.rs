@@ -71,6 +71,42 @@ pub fn model_status(model: &Result<Model<'_>, ModelFault>) -> ModelStatus {
     }
 }
 
+/// The boot report, the same lines on every board (the QEMU boards print it on the
+/// semihosting console, the real boards in their RTT log): the firmware and board, then the
+/// model check, e.g.
+///
+/// ```text
+/// firmware 0.1.0 on nucleo-f411re (cycle counter: DWT CYCCNT)
+/// boot: model ok id=e546781948dc65ba H=200 classes=10 dims=784-200-10
+/// ```
+///
+/// or `boot: model rejected: <reason>`.
+pub fn write_report(
+    out: &mut impl Write,
+    board: &str,
+    counter: impl fmt::Display,
+    status: &ModelStatus,
+) -> fmt::Result {
+    writeln!(
+        out,
+        "firmware {} on {board} ({counter})",
+        crate::FIRMWARE_VERSION
+    )?;
+    match status {
+        ModelStatus::Loaded {
+            model_id,
+            input,
+            hidden,
+            classes,
+        } => writeln!(
+            out,
+            "boot: model ok id={model_id:016x} H={hidden} classes={classes} \
+             dims={input}-{hidden}-{classes}"
+        ),
+        ModelStatus::Rejected { reason } => writeln!(out, "boot: model rejected: {reason}"),
+    }
+}
+
 /// A `fmt::Write` into a fixed string that silently drops what does not fit.
 struct Truncating(heapless::String<MAX_REASON>);
 
@@ -104,6 +140,33 @@ mod tests {
     #[test]
     fn empty_model_is_rejected() {
         assert!(check_model(&[]).is_err());
+    }
+
+    #[test]
+    fn the_report_names_board_model_and_dims_or_the_reason() {
+        let bytes = crate::test_support::tiny_model(12, 1);
+        let model = check_model(&bytes);
+        let id = model.as_ref().unwrap().model_id();
+        let mut out = std::string::String::new();
+        write_report(&mut out, "b", "cycle counter: X", &model_status(&model)).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "firmware {} on b (cycle counter: X)\n\
+                 boot: model ok id={id:016x} H=12 classes=10 dims=784-12-10\n",
+                crate::FIRMWARE_VERSION
+            )
+        );
+        let mut out = std::string::String::new();
+        let rejected = model_status(&check_model(&[]));
+        write_report(&mut out, "b", "c", &rejected).unwrap();
+        assert!(
+            out.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("boot: model rejected: "),
+            "{out}"
+        );
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub mod minstret;
 #[cfg(all(feature = "qemu", target_os = "none"))]
 pub mod modes;
 pub mod nrf51_uart;
+// The real boards' RTT log (feature `rtt`, which each of them enables).
+#[cfg(all(feature = "rtt", target_os = "none"))]
+pub mod rtt_log;
 // Only in test builds of the firmware (feature `parity`) and in host unit tests: production
 // firmware does not need it, and it costs ~2 KB of flash.
 #[cfg(any(test, feature = "parity"))]

@@ -15,14 +15,14 @@ use core::fmt::Write as _;
 
 use embedded_io::{Read, Write};
 use model_format::protocol::ExitCode;
-use model_format::{Model, INPUT};
+use model_format::{top_probability, Model, INPUT};
 
 use crate::batch::{self, BatchError, Buffers};
 use crate::boot::check_model;
-use crate::protocol::{CycleCounter, ModelStatus};
+use crate::protocol::CycleCounter;
 use crate::semihosting::{self, exit, Console, HostFile, Mode};
 use crate::server::{Device, Server};
-use crate::{stack, NoLed, Stopwatch, BOARD, FIRMWARE_VERSION};
+use crate::{stack, NoLed, Stopwatch, BOARD};
 
 #[cfg(feature = "parity")]
 const USAGE: &str =
@@ -111,9 +111,18 @@ fn serve<S: Stopwatch, IO: Read + Write>(
     open_uart: impl FnOnce() -> IO,
     out: &mut Console,
 ) -> u32 {
+    // A user who types into the QEMU console gets nothing back (a binary protocol that
+    // answers only whole frames, then in binary): say what it is and how to reach it. The host
+    // tool is named by its binary: `cargo run` would wait for the lock on the target
+    // directory that `cargo firmware` holds while QEMU runs.
     let _ = writeln!(
         out,
-        "serve: protocol v{} on UART0",
+        "serve: binary protocol v{} on UART0: COBS frames, not a shell (typed text gets no \
+         answer)\n\
+         serve: to talk to it, boot with QEMU_EXTRA=\"-serial pty\" cargo firmware, read \
+         \"char device redirected to /dev/pts/N\", then run \
+         target/release/host classify --port /dev/pts/N (built beforehand)\n\
+         serve: quit QEMU with Ctrl-A x, or `quit` at the (qemu) prompt when UART0 is on a pty",
         crate::protocol::PROTOCOL_VERSION
     );
     let mut uart = open_uart();
@@ -124,29 +133,12 @@ fn serve<S: Stopwatch, IO: Read + Write>(
 }
 
 fn report_boot(out: &mut Console, device: &Device<'_>, counter: &str) {
-    let _ = writeln!(
-        out,
-        "firmware {FIRMWARE_VERSION} on {BOARD} (instruction counter: {counter})"
-    );
-    match &device.status {
-        ModelStatus::Loaded {
-            model_id,
-            input,
-            hidden,
-            classes,
-        } => {
-            let _ = writeln!(
-                out,
-                "boot: model ok id={model_id:016x} dims={input}-{hidden}-{classes}"
-            );
-        }
-        ModelStatus::Rejected { reason } => {
-            let _ = writeln!(out, "boot: model rejected: {reason}");
-        }
-    }
+    let counter = format_args!("instruction counter: {counter}");
+    let _ = crate::boot::write_report(out, BOARD, counter, &device.status);
 }
 
-/// `check`: the boot report plus one timed inference of a blank and of a striped image.
+/// `check`: the boot report plus one timed inference of a blank and of a striped image, and
+/// the cost of its confidence (the softmax the `Classify` reply adds, timed on its own).
 fn self_test<S: Stopwatch>(device: &Device<'_>, stopwatch: &mut S, out: &mut Console) -> u32 {
     let Ok(model) = &device.model else {
         return EXIT_MODEL_REJECTED;
@@ -154,20 +146,34 @@ fn self_test<S: Stopwatch>(device: &Device<'_>, stopwatch: &mut S, out: &mut Con
     let blank = [0u8; INPUT];
     let striped: [u8; INPUT] = core::array::from_fn(|i| if i % 28 < 14 { 255 } else { 0 });
     for (name, image) in [("blank", &blank), ("striped", &striped)] {
-        let (class, cost) = timed(model, image, stopwatch);
+        let (class, cost, confidence, softmax_cost) = timed(model, image, stopwatch);
+        // Per mille, printed as an integer: float formatting would cost kilobytes of flash.
+        let permille = (confidence * 1000.0 + 0.5) as u32;
         let _ = writeln!(
             out,
-            "check: {name} image -> class {class}, {cost} instructions"
+            "check: {name} image -> class {class}, {cost} instructions; confidence {}.{}% \
+             (f32 {:#010x}) in {softmax_cost} instructions",
+            permille / 10,
+            permille % 10,
+            confidence.to_bits()
         );
     }
     let _ = writeln!(out, "check: stack_high_water={}", stack::high_water());
     EXIT_OK
 }
 
-fn timed<S: Stopwatch>(model: &Model<'_>, image: &[u8; INPUT], sw: &mut S) -> (u8, u32) {
+/// One inference and its confidence, each timed: (class, cost, confidence, cost).
+fn timed<S: Stopwatch>(model: &Model<'_>, image: &[u8; INPUT], sw: &mut S) -> (u8, u32, f32, u32) {
     sw.start();
     let p = model.infer(image);
-    (p.class, sw.elapsed())
+    let cost = sw.elapsed();
+    // `black_box` keeps the softmax between the two counter reads (pure arithmetic could
+    // otherwise be scheduled across them).
+    sw.start();
+    let logits = core::hint::black_box(p.logits());
+    let confidence = core::hint::black_box(top_probability(logits, model.logit_scale()));
+    let softmax_cost = sw.elapsed();
+    (p.class, cost, confidence, softmax_cost)
 }
 
 /// Open IN for reading and OUT for writing, or say which one failed.

@@ -3,7 +3,7 @@
 
 use embedded_hal::digital::OutputPin;
 use embedded_io::{Read, Write};
-use model_format::{Model, INPUT};
+use model_format::{top_probability, Model, INPUT};
 
 use crate::boot::{model_status, ModelFault};
 use crate::protocol::{
@@ -81,6 +81,9 @@ pub fn answer<'d, S: Stopwatch, L: OutputPin>(
             stopwatch.start();
             let prediction = model.infer(pixels);
             let cycles = stopwatch.elapsed();
+            // After the stopwatch: `cycles` counts the inference alone, as before version 2
+            // (the softmax adds ~600 instructions on the M4: `cargo firmware -- check`).
+            let confidence = top_probability(prediction.logits(), model.logit_scale());
             let _ = led.set_low();
             let mut logits = heapless::Vec::new();
             // `logits()` has at most MAX_CLASSES entries, the Vec's capacity.
@@ -89,6 +92,7 @@ pub fn answer<'d, S: Stopwatch, L: OutputPin>(
                 class: prediction.class,
                 logits,
                 cycles,
+                confidence,
             })
         }
     }
@@ -260,6 +264,13 @@ mod tests {
             };
             assert_eq!(c.class, want.class);
             assert_eq!(&c.logits[..], want.logits());
+            let confidence = top_probability(want.logits(), model.logit_scale());
+            assert_eq!(c.confidence.to_bits(), confidence.to_bits());
+            assert!(
+                c.confidence > 0.0 && c.confidence <= 1.0,
+                "{}",
+                c.confidence
+            );
             assert_eq!(c.cycles, 1, "stopwatch read once per inference");
         }
         assert_eq!(led.rising, images.len());
@@ -316,6 +327,29 @@ mod tests {
             })
         );
         assert_eq!(out[5], out[2]);
+    }
+
+    /// A client of protocol version 1 (the request bytes of PROTOCOL.md version 1) gets
+    /// `UnsupportedVersion`, in the reply layout every version keeps; the next request of the
+    /// current version is served.
+    #[test]
+    fn a_version_1_request_gets_the_version_error() {
+        let bytes = tiny_model(8, 8);
+        let dev = device(&bytes);
+        let img = [5u8; INPUT];
+        let mut input = vec![0x00, 0x02, 0x01, 0x05, 0xbe, 0x23, 0xc2, 0x58, 0x00];
+        input.extend(request_frame(RequestBody::Classify { pixels: &img }));
+        let (mut frames, led) = run(&dev, input);
+        let out = bodies(&mut frames);
+        assert_eq!(
+            out[0],
+            ResponseBody::Error(ErrorReply::UnsupportedVersion {
+                received: 1,
+                supported: PROTOCOL_VERSION
+            })
+        );
+        assert!(matches!(out[1], ResponseBody::Classified(_)), "{out:?}");
+        assert_eq!(led.rising, 1);
     }
 
     #[test]

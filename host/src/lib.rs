@@ -1,6 +1,7 @@
 //! Host side of the toolkit, one folder per layer (each imports only the ones above it):
 //!
-//! * [`rng`], [`real`]: the numpy-compatible RNG and the float element type;
+//! * [`rng`], [`real`], [`paths`]: the numpy-compatible RNG, the float element type, the
+//!   repository's paths;
 //! * [`data`]: MNIST reader, sparse rows, augmentation;
 //! * [`train`]: the float net, the sparse training step, optimiser, trainer, presets,
 //!   checkpoints;
@@ -15,6 +16,7 @@ pub mod data;
 pub mod device;
 pub mod homework;
 pub mod int8;
+pub mod paths;
 pub mod quantize;
 pub mod real;
 pub mod report;

@@ -113,6 +113,48 @@ fn metrics_json_records_the_iterations_made_and_a_hex_model_id() {
     assert_eq!(last_json(&out)["model_id"], id);
 }
 
+/// The epoch lines count from 1 to N (no line for the untrained net), and the last one is
+/// the final model's, so it agrees with the summary.
+#[test]
+fn epoch_lines_count_from_one_and_the_last_agrees_with_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = host(&[
+        "train",
+        "--hidden",
+        "50",
+        "--epochs",
+        "3",
+        "--batch",
+        "5500",
+        "--out",
+        dir.path().join("run").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let epochs: Vec<&str> = text.lines().filter(|l| l.starts_with("epoch")).collect();
+    assert_eq!(epochs.len(), 3, "{text}");
+    for (k, line) in epochs.iter().enumerate() {
+        assert!(line.starts_with(&format!("epoch {}/3:", k + 1)), "{line}");
+    }
+    let val = |line: &str, key: &str| -> String {
+        let at = line
+            .find(key)
+            .unwrap_or_else(|| panic!("no {key:?} in {line}"))
+            + key.len();
+        line[at..].chars().take(6).collect()
+    };
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("validation accuracy"))
+        .expect("summary line");
+    assert_eq!(
+        val(epochs[2], "val acc "),
+        val(summary, "validation accuracy "),
+        "{text}"
+    );
+    assert!(!text.contains("extras: {"), "settings as raw JSON: {text}");
+}
+
 #[test]
 fn bad_input_gives_clear_errors_not_panics() {
     let out = host(&["train", "--hidden", "77", "--iters", "1"]);

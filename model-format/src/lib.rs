@@ -13,6 +13,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod confidence;
 mod error;
 mod file;
 mod infer;
@@ -24,6 +25,7 @@ pub mod protocol;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use confidence::top_probability;
 pub use error::{DecodeError, Field};
 pub use file::{CRC32, FORMAT_VERSION, MAGIC};
 pub use infer::{argmax, requantize, Prediction};

@@ -1,5 +1,6 @@
 //! Every QEMU board other than the default (mps2-an386, covered by `tests/qemu.rs`): boot
-//! check, the whole test set bit-exact in batch mode, and the protocol on the board's UART.
+//! check, the whole test set bit-exact in batch mode, and the protocol on the board's UART
+//! (logits and confidence).
 //!
 //! These tests need `qemu-system-arm` and `qemu-system-riscv32` (Debian `qemu-system-misc`);
 //! without them they FAIL with the install command.
@@ -56,6 +57,9 @@ fn board_is_bit_exact(board: Board) {
     assert_eq!(info.counter, CycleCounter::QemuInstructions);
     let served = classify_on(&mut client, &model, 20, |_| {}).unwrap();
     assert_eq!(served.identical, 20, "{name}: {served}");
+    // The confidence (softmax in f32, libm's expf): hardware FPU on the M7 and M33, soft
+    // float on the M0, M3 and RV32IMAC, the same bits as the host's everywhere.
+    assert_eq!(served.confidence_identical, 20, "{name}: {served}");
     assert!(served.cycles_min > 0, "{name}: the counter counted nothing");
 }
 

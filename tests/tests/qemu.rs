@@ -11,8 +11,10 @@ use host::device::client::{request_bytes, Client, Reply};
 use host::device::qemu::{run_check, SerialSession};
 use host::device::qemu_eval::qemu_eval;
 use model_format::protocol::ExitCode;
-use model_format::protocol::{CycleCounter, ErrorReply, ModelStatus, RequestBody, MAX_FRAME};
-use model_format::{Model, INPUT};
+use model_format::protocol::{
+    CycleCounter, ErrorReply, ModelStatus, RequestBody, MAX_FRAME, PROTOCOL_VERSION,
+};
+use model_format::{top_probability, Model, INPUT};
 use tests::{default_firmware, default_model, default_model_bytes, firmware_with_model};
 
 /// The class and logits of a reply (the cycle count varies by one SysTick tick, 40
@@ -73,6 +75,7 @@ fn uart_protocol_is_bit_exact_on_100_images() {
     eprintln!("{report}");
     assert_eq!(report.images, 100);
     assert_eq!(report.identical, 100);
+    assert_eq!(report.confidence_identical, 100, "confidence bits differ");
     assert!(report.cycles_min > 0, "SysTick counted nothing");
     let boot = session
         .wait_for_console("boot:", Duration::from_secs(5))
@@ -151,6 +154,50 @@ fn broken_frames_get_error_replies_and_the_next_frame_is_answered() {
         client.request(RequestBody::Info).unwrap(),
         Reply::Info(_)
     ));
+}
+
+/// Protocol version 2: a version-1 client (PROTOCOL.md's version-1 `Info` request, byte for
+/// byte) gets `UnsupportedVersion`, the service goes on, and the confidence the chip computes
+/// (softmax in f32 with libm's expf, hardware FPU) has the host's bits on real test images and
+/// on images whose logits are close (low confidence) or far apart.
+#[test]
+fn version_1_requests_get_the_version_error_and_confidence_is_bit_exact() {
+    assert_eq!(PROTOCOL_VERSION, 2);
+    let bytes = default_model_bytes().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let session = SerialSession::start(&default_firmware().unwrap()).unwrap();
+    let mut client = client(&session);
+    let v1_info = [0x00, 0x02, 0x01, 0x05, 0xbe, 0x23, 0xc2, 0x58, 0x00];
+    for _ in 0..2 {
+        assert_eq!(
+            client.send_raw(&v1_info).unwrap(),
+            Reply::Error(ErrorReply::UnsupportedVersion {
+                received: 1,
+                supported: 2
+            })
+        );
+    }
+    let (pixels, _) = host::device::qemu_eval::test_set(30).unwrap();
+    let blank = [0u8; INPUT];
+    let striped: [u8; INPUT] = std::array::from_fn(|i| if i % 28 < 14 { 255 } else { 0 });
+    let images = pixels.chunks_exact(INPUT).chain([&blank[..], &striped[..]]);
+    let mut lowest = 1.0f32;
+    for (i, img) in images.enumerate() {
+        let img: &[u8; INPUT] = img.try_into().unwrap();
+        let got = client.classify(img).unwrap();
+        let want = model.infer(img);
+        let confidence = top_probability(want.logits(), model.logit_scale());
+        assert_eq!((got.class, &got.logits[..]), (want.class, want.logits()));
+        assert_eq!(
+            got.confidence.to_bits(),
+            confidence.to_bits(),
+            "image {i}: device {} vs host {confidence}",
+            got.confidence
+        );
+        lowest = lowest.min(confidence);
+    }
+    // Not all near 1: the check covers the interesting range of expf too.
+    assert!(lowest < 0.9, "lowest confidence {lowest}");
 }
 
 /// Runs `elf` in `check` mode, which must exit with "model rejected", and returns its

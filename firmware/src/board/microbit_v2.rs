@@ -5,19 +5,19 @@
 //!
 //! Flash and run with the on-board probe: `cargo run --profile firmware --no-default-features
 //! --features microbit-v2` inside `firmware/` (the runner calls
-//! `probe-rs run --chip nRF52833_xxAA`).
+//! `probe-rs run --chip nRF52833_xxAA`, which then shows the RTT boot log, [`crate::rtt_log`]).
 
 use cortex_m::peripheral::DWT;
 use nrf52833_hal::clocks::Clocks;
 use nrf52833_hal::gpio::{p0, p1, Level};
 use nrf52833_hal::pac::{self, UARTE0};
 use nrf52833_hal::uarte::{self, Baudrate, Parity, Uarte, UarteRx, UarteTx};
-use panic_halt as _;
+use panic_probe as _;
 
 use crate::boot::check_model;
 use crate::protocol::CycleCounter;
 use crate::server::{Device, Server};
-use crate::{stack, Stopwatch, BOARD};
+use crate::{rtt_log, stack, Stopwatch, BOARD};
 
 /// The board name reported by `Info`.
 pub const NAME: &str = "microbit-v2";
@@ -75,6 +75,7 @@ impl embedded_io::Write for UarteIo {
 
 /// Board entry: clocks, cycle counter, LED, UARTE0, then serve forever.
 pub fn run(model_bytes: &'static [u8]) -> ! {
+    rtt_log::init();
     let (Some(dp), Some(mut cp)) = (pac::Peripherals::take(), pac::CorePeripherals::take()) else {
         halt()
     };
@@ -115,6 +116,11 @@ pub fn run(model_bytes: &'static [u8]) -> ! {
         CycleCounter::CpuCycles,
         check_model(model_bytes),
         stack::high_water,
+    );
+    rtt_log::report_boot(
+        &device,
+        "cycle counter: DWT CYCCNT",
+        "UARTE0 (the interface chip's virtual COM port, 115200 8N1)",
     );
     // A rejected model leaves the LED on (it otherwise only lights while classifying); the
     // host sees the reason in the `Info` reply.

@@ -3,11 +3,12 @@
 //! inference in CPU cycles; the user LED LD2 (PA5) is on while the chip classifies.
 //!
 //! Flash and run with `cargo run --profile firmware --no-default-features --features nucleo-f411re`
-//! inside `firmware/` (the runner calls `probe-rs run --chip STM32F411RETx`).
+//! inside `firmware/` (the runner calls `probe-rs run --chip STM32F411RETx`, which then shows
+//! the RTT boot log, [`crate::rtt_log`]).
 
 use cortex_m::peripheral::DWT;
 use embedded_hal_nb::serial::{Read as NbRead, Write as NbWrite};
-use panic_halt as _;
+use panic_probe as _;
 use stm32f4xx_hal::pac::USART2;
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config;
@@ -16,7 +17,7 @@ use stm32f4xx_hal::serial::{self, Serial};
 use crate::boot::check_model;
 use crate::protocol::CycleCounter;
 use crate::server::{Device, Server};
-use crate::{stack, Stopwatch, BOARD};
+use crate::{rtt_log, stack, Stopwatch, BOARD};
 
 /// The board name reported by `Info`.
 pub const NAME: &str = "nucleo-f411re";
@@ -84,6 +85,7 @@ impl embedded_io::Write for Usart2 {
 
 /// Board entry: clocks, cycle counter, LED, USART2, then serve forever.
 pub fn run(model_bytes: &'static [u8]) -> ! {
+    rtt_log::init();
     let (Some(dp), Some(mut cp)) = (
         stm32f4xx_hal::pac::Peripherals::take(),
         cortex_m::Peripherals::take(),
@@ -110,6 +112,11 @@ pub fn run(model_bytes: &'static [u8]) -> ! {
         CycleCounter::CpuCycles,
         check_model(model_bytes),
         stack::high_water,
+    );
+    rtt_log::report_boot(
+        &device,
+        "cycle counter: DWT CYCCNT",
+        "USART2 (the ST-LINK's virtual COM port, 115200 8N1)",
     );
     // A rejected model leaves the LED on (it otherwise only lights while classifying); the
     // host sees the reason in the `Info` reply.

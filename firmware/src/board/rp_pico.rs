@@ -6,12 +6,13 @@
 //! Flash by drag-and-drop of the UF2 file that `build-all-targets.sh` writes onto the RPI-RP2
 //! drive (hold BOOTSEL while plugging in), or with a debug probe on the SWD pins:
 //! `cargo run --profile firmware --target thumbv6m-none-eabi --no-default-features --features rp-pico`
-//! inside `firmware/` (the runner calls `probe-rs run --chip RP2040`).
+//! inside `firmware/` (the runner calls `probe-rs run --chip RP2040`, which then shows the RTT
+//! boot log, [`crate::rtt_log`]; without a probe the log is not visible).
 
 mod systick_cycles;
 mod usb_serial;
 
-use panic_halt as _;
+use panic_probe as _;
 use rp2040_hal::clocks::init_clocks_and_plls;
 use rp2040_hal::gpio::Pins;
 use rp2040_hal::pac;
@@ -23,7 +24,7 @@ use usb_device::bus::UsbBusAllocator;
 use crate::boot::check_model;
 use crate::protocol::CycleCounter;
 use crate::server::{Device, Server};
-use crate::{stack, BOARD};
+use crate::{rtt_log, stack, BOARD};
 use systick_cycles::SysTickStopwatch;
 use usb_serial::UsbSerial;
 
@@ -48,6 +49,7 @@ pub fn run(model_bytes: &'static [u8]) -> ! {
     // spinlocks across a soft reset (e.g. after probe-rs flashed it); rp2040-hal's own `entry`
     // macro does the same, but main.rs uses cortex-m-rt's, shared by every board.
     unsafe { rp2040_hal::sio::spinlock_reset() };
+    rtt_log::init();
     let (Some(mut dp), Some(cp)) = (pac::Peripherals::take(), pac::CorePeripherals::take()) else {
         halt()
     };
@@ -77,6 +79,12 @@ pub fn run(model_bytes: &'static [u8]) -> ! {
         CycleCounter::CpuCycles,
         check_model(model_bytes),
         stack::high_water,
+    );
+
+    rtt_log::report_boot(
+        &device,
+        "cycle counter: SysTick, extended to 32 bits",
+        "USB CDC-ACM (the Pico's own USB port, 16c0:27dd)",
     );
 
     // `true`: the Pico has no VBUS-detect wiring to the RP2040, so tell the controller that

@@ -1,15 +1,20 @@
-//! `host classify` and `host qemu-eval`: the firmware on a board or in QEMU against the host.
+//! `host deploy`, `host classify` and `host qemu-eval`: the firmware on a board or in QEMU
+//! against the host.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::bail;
 
 use crate::device::board::Board;
 use crate::device::classify_image::{self, ImageDevice};
-use crate::device::{classify, firmware_build, qemu_eval};
+use crate::device::{classify, deploy, firmware_build, qemu_eval};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum DeviceCommand {
+    /// Build the firmware with a model, flash it (probe-rs, or the Pico's UF2 drive; QEMU for a
+    /// QEMU board), check the board runs that model and classify a few test images on it.
+    Deploy(DeployArgs),
     /// Classify test images through the firmware's serial protocol (a board on --port, or the
     /// firmware in QEMU with --qemu) and compare with the host reference; or classify a
     /// picture of a digit (--image FILE), on the host alone or on the device too.
@@ -61,6 +66,33 @@ pub struct ClassifyArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct DeployArgs {
+    /// The board: a real one (nucleo-f411re, microbit-v2: flashed with probe-rs; rp-pico: UF2
+    /// file) or a QEMU board (mps2-an386, ...: runs in QEMU, no hardware needed).
+    #[arg(long, value_enum)]
+    pub board: Board,
+    /// Model file to embed (default: data/model.postcard).
+    #[arg(long, conflicts_with = "run")]
+    pub model: Option<PathBuf>,
+    /// Run folder whose model.postcard to embed (what `host train` wrote).
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// The board's serial port (default: found by its USB VID/PID).
+    #[arg(long)]
+    pub port: Option<String>,
+    /// Baud rate of the serial port (ignored by the Pico's USB port).
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+    /// Test images to classify on the board (the first N of the MNIST test set).
+    #[arg(long, default_value_t = 10, value_parser = super::limits::test_images)]
+    pub images: usize,
+    /// rp-pico: seconds to wait for its USB serial port after the UF2 is written (time to
+    /// copy the file onto the RPI-RP2 drive).
+    #[arg(long, default_value_t = 120)]
+    pub wait: u64,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct QemuEvalArgs {
     /// Model file to embed in the firmware (default: data/model.postcard).
     #[arg(long)]
@@ -82,6 +114,22 @@ pub struct QemuEvalArgs {
 
 pub fn run(cmd: DeviceCommand) -> anyhow::Result<()> {
     match cmd {
+        DeviceCommand::Deploy(a) => {
+            let model = match (a.model, a.run) {
+                (Some(m), _) => m,
+                (None, Some(run)) => deploy::run_model(&run)?,
+                (None, None) => firmware_build::default_model_path(),
+            };
+            deploy::deploy(&deploy::Deploy {
+                board: a.board,
+                model,
+                port: a.port,
+                baud: a.baud,
+                images: a.images,
+                wait: Duration::from_secs(a.wait),
+            })?;
+            Ok(())
+        }
         DeviceCommand::Classify(a) => {
             let model = a.model.unwrap_or_else(firmware_build::default_model_path);
             if let Some(image) = a.image {
@@ -98,7 +146,7 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<()> {
                     classify_image::classify_image(&image, &model, &device, a.show.as_deref())?;
                 println!("{report}");
                 if !report.identical() {
-                    bail!("the device's logits differ from the host's");
+                    bail!("the device's answer differs from the host's (class, logits or confidence bits)");
                 }
                 return Ok(());
             }

@@ -19,7 +19,8 @@ pub struct EvalArgs {
     /// int8 model file (model.postcard), run with the shared integer kernel on the 10,000 test images.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    #[arg(long, default_value_os_t = mnist::default_data_dir())]
+    /// Folder with the four MNIST IDX files [default: data/mnist of this repository].
+    #[arg(long, default_value_os_t = mnist::default_data_dir(), hide_default_value = true)]
     pub data: PathBuf,
     /// Print one JSON object as the last line of stdout.
     #[arg(long)]

@@ -6,12 +6,13 @@ use crate::homework::{self, HomeworkOptions, Verdict};
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
+The homework is the two-layer-net assignment of Stanford's CS231n (sections as in its notebook).
 The full replay trains 2 + 72 nets (sections 7-8, then both 36-run grids): about 15 minutes on
-2 cores. --grid homework or --grid scaled halves that; --quick takes well under a minute.
+2 cores. --grid homework or --grid scaled halves that; --quick takes about 15 s.
 Writes lr_comparison.png, homework.json, run folders of the section 7 and 8 runs (with pictures)
 and one tune folder per grid into the output folder. Exits non-zero if a judged check fails.")]
 pub struct HomeworkArgs {
-    /// Reduced version (same toy checks and section 7/8 runs, a 2-run grid): about half a minute.
+    /// Reduced version (same toy checks and section 7/8 runs, a 2-run grid): about 15 s.
     #[arg(long)]
     pub quick: bool,
     /// Which grid to replay for sections 10-11.

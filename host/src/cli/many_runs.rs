@@ -17,8 +17,8 @@ pub struct ManyRunsArgs {
     /// Output folder (default runs/<command>-<date>-<time>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Folder with the four MNIST IDX files.
-    #[arg(long, default_value_os_t = mnist::default_data_dir())]
+    /// Folder with the four MNIST IDX files [default: data/mnist of this repository].
+    #[arg(long, default_value_os_t = mnist::default_data_dir(), hide_default_value = true)]
     pub data: PathBuf,
 }
 

@@ -17,7 +17,10 @@ use clap::{Parser, Subcommand};
 
 /// Train the homework's two-layer MNIST net and run it bit-exact on microcontrollers.
 ///
-/// With no command, trains the default preset on data/mnist (same as `host train`).
+/// "The homework" is the two-layer-net assignment of Stanford's CS231n (affine - ReLU - affine -
+/// softmax, SGD with momentum, learning-rate decay); its numbers are our reference.
+/// With no command, trains the default preset on data/mnist (same as `host train`, ~10 s).
+/// Then: `host deploy --board mps2-an386` runs the model on an emulated Cortex-M4.
 #[derive(Parser, Debug)]
 #[command(version)]
 pub struct Cli {
@@ -47,11 +50,13 @@ pub enum Command {
     Model(model::ModelCommand),
     #[command(flatten)]
     Device(device::DeviceCommand),
-    /// Grid or random search over hidden size, learning rate, reg, decay, length and batch, in parallel.
+    /// Grid or random search over hidden size, learning rate, reg, decay, length and batch, in
+    /// parallel (`--grid quick` first: a few seconds).
     Tune(Box<tune::TuneArgs>),
     /// Write the pictures of a run folder again (loss, accuracy, weights, samples, confusion matrix).
     Report(report::ReportArgs),
-    /// Replay the homework section by section, our numbers beside its own, with a pass/fail summary.
+    /// Replay the homework section by section, our numbers beside its own, with a pass/fail
+    /// summary (~15 min; --quick ~15 s).
     Homework(homework::HomeworkArgs),
     /// The browser playground on 127.0.0.1: draw a digit, see the int8 net (compiled to
     /// WebAssembly) classify it, with --qemu or --port-device beside the chip's own answer.

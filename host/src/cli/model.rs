@@ -24,8 +24,13 @@ pub enum ModelCommand {
         /// Where to write the model file.
         #[arg(long)]
         out: PathBuf,
-        /// Folder with the MNIST IDX files (calibration uses the first training images).
-        #[arg(long, default_value_os_t = crate::data::mnist::default_data_dir())]
+        /// Folder with the MNIST IDX files (calibration uses the first training images)
+        /// [default: data/mnist of this repository].
+        #[arg(
+            long,
+            default_value_os_t = crate::data::mnist::default_data_dir(),
+            hide_default_value = true
+        )]
         data: PathBuf,
         /// Layer-1 weight layout of the file (same logits in every layout): `smlad` (layout 1,
         /// int8 in blocks for the Cortex-M4 SMLAD kernel), `smlad16` (layout 2, int16 weights:

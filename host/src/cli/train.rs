@@ -5,13 +5,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde_json::json;
 
 use super::limits;
 use crate::data::augment;
 use crate::data::mnist::{self, Dataset};
+use crate::device::board::Board;
+use crate::device::deploy::deploy_command;
 use crate::report::run_folder::{default_run_dir, RunFolder, RunReport};
+use crate::train::describe::settings_line;
 use crate::train::optimizer::{Optimizer, Schedule};
 use crate::train::presets::{Preset, RunSettings};
 use crate::train::run::train_run;
@@ -31,7 +34,7 @@ pub struct TrainArgs {
     /// Train for this many epochs instead of --iters.
     #[arg(long, value_parser = limits::epochs)]
     pub epochs: Option<usize>,
-    /// Minibatch size (at most the 55,000 training images).
+    /// Minibatch size: images per gradient step (at most the 55,000 training images).
     #[arg(long, value_parser = limits::batch)]
     pub batch: Option<usize>,
     /// Initial learning rate.
@@ -43,7 +46,7 @@ pub struct TrainArgs {
     /// Learning-rate multiplier applied once per epoch.
     #[arg(long, value_parser = limits::positive)]
     pub lr_decay: Option<f64>,
-    /// Momentum of sgd, in [0, 1).
+    /// SGD momentum in [0, 1): the share of the last step kept in the next (0.9 default).
     #[arg(long, value_parser = limits::fraction)]
     pub momentum: Option<f64>,
     /// Seeds weight init and batch sampling (numpy-compatible MT19937).
@@ -61,6 +64,7 @@ pub struct TrainArgs {
     /// Cosine learning-rate schedule (with --warmup iterations) instead of per-epoch decay.
     #[arg(long)]
     pub cosine: bool,
+    /// With --cosine: iterations over which the rate rises linearly from 0 to --lr first.
     #[arg(long, requires = "cosine", value_parser = limits::warmup)]
     pub warmup: Option<usize>,
     /// Dropout probability on the input pixels.
@@ -81,8 +85,8 @@ pub struct TrainArgs {
     /// Run folder (default runs/<date>-<time>-h<hidden>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Folder with the four MNIST IDX files (.gz or raw).
-    #[arg(long, default_value_os_t = mnist::default_data_dir())]
+    /// Folder with the four MNIST IDX files (.gz or raw) [default: data/mnist of this repository].
+    #[arg(long, default_value_os_t = mnist::default_data_dir(), hide_default_value = true)]
     pub data: PathBuf,
     /// Print one JSON object as the last line of stdout.
     #[arg(long)]
@@ -198,23 +202,15 @@ fn apply_extras(a: &TrainArgs, x: &mut Extras) -> anyhow::Result<()> {
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let s = settings_from_args(&a)?;
     println!(
-        "training 784-{}-10 on {} (lr {}, decay {}, momentum {}, reg {}, batch {}, {}, seed {})",
-        s.hidden,
-        a.data.display(),
-        s.train.learning_rate,
-        s.train.learning_rate_decay,
-        s.train.momentum,
-        s.train.reg,
-        s.train.batch_size,
+        "training {} for {}, seed {}, on {}",
+        settings_line(s.hidden, &s.train, &s.extras),
         match s.epochs {
             Some(e) => format!("{e} epochs"),
             None => format!("{} iterations", s.train.num_iters),
         },
-        s.seed
+        s.seed,
+        crate::paths::shown(&a.data).display()
     );
-    if s.extras != Extras::default() {
-        println!("  extras: {}", serde_json::to_string(&s.extras)?);
-    }
     let r = train_and_write(&s, &a.data, a.out, false)?;
     print_report(&r, a.json)
 }
@@ -234,9 +230,14 @@ fn print_report(r: &RunReport, json: bool) -> anyhow::Result<()> {
         "wrote {} (model.ckpt, model.postcard, metrics.json, pictures)",
         r.out_dir.display()
     );
+    // The next step: this model on a chip, in QEMU (no board needed), then on a real board.
     println!(
-        "firmware with this model: FIRMWARE_MODEL={} cargo firmware",
-        std::path::absolute(r.out_dir.join("model.postcard"))?.display()
+        "next: {}   # in QEMU, no board needed",
+        deploy_command(Board::QemuMps2An386, &r.out_dir)
+    );
+    println!(
+        "      {}   # a real board (or microbit-v2, rp-pico)",
+        deploy_command(Board::NucleoF411re, &r.out_dir)
     );
     if json {
         let v = json!({
@@ -254,6 +255,22 @@ fn print_report(r: &RunReport, json: bool) -> anyhow::Result<()> {
 struct Progress {
     bar: ProgressBar,
     quiet: bool,
+    /// Epochs the run makes (the last one may be partial).
+    epochs: usize,
+}
+
+impl Progress {
+    fn line(&self, line: String) {
+        if self.quiet {
+            return;
+        }
+        // A bar on a non-terminal is hidden and would swallow its println.
+        if self.bar.is_hidden() {
+            println!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
 }
 
 impl Observer for Progress {
@@ -264,16 +281,18 @@ impl Observer for Progress {
         self.bar.inc(1);
     }
     fn epoch(&mut self, epoch: usize, train_acc: f64, val_acc: f64, learning_rate: f64) {
-        if self.quiet {
+        // The trainer records at the homework's epoch marks, right after the first step of
+        // an epoch: mark k (k >= 1) is the net after epoch k (and one step), mark 0 the
+        // untrained net, not worth a line. The last epoch's line comes from the final
+        // evaluation (`final_line`), so it and the summary agree.
+        if epoch == 0 || epoch >= self.epochs {
             return;
         }
-        let line = format!("epoch {epoch:>3}: batch acc {train_acc:.4}  val acc {val_acc:.4}  lr {learning_rate:.3e}");
-        // A bar on a non-terminal is hidden and would swallow its println.
-        if self.bar.is_hidden() {
-            println!("{line}");
-        } else {
-            self.bar.println(line);
-        }
+        let n = self.epochs;
+        let w = n.to_string().len();
+        self.line(format!(
+            "epoch {epoch:>w$}/{n}: batch acc {train_acc:.4}  val acc {val_acc:.4}  lr {learning_rate:.3e}"
+        ));
     }
 }
 
@@ -296,14 +315,30 @@ pub fn train_and_write(
         ProgressBar::new(iters as u64)
     };
     bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:40.cyan/blue} {pos}/{len} it  {per_sec}  eta {eta}  {msg}",
-        )
-        .expect("static template"),
+        ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} it  {rate}  eta {eta}  {msg}")
+            .expect("static template")
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} it/s", s.per_sec());
+            }),
     );
-    let mut progress = Progress { bar, quiet };
+    let per_epoch = settings.train.iterations_per_epoch(ds.train.len());
+    let mut progress = Progress {
+        bar,
+        quiet,
+        epochs: iters.div_ceil(per_epoch),
+    };
     let trained = train_run(settings, &ds, &mut progress)?;
     progress.bar.finish_and_clear();
+    let n = progress.epochs;
+    let done = if iters.is_multiple_of(per_epoch) {
+        format!("epoch {n}/{n}")
+    } else {
+        format!("epoch {n}/{n} ({} of {per_epoch} it)", iters % per_epoch)
+    };
+    progress.line(format!(
+        "{done}: val acc {:.4} (the final model)",
+        trained.val_acc
+    ));
     let folder = RunFolder {
         dir: out_dir.unwrap_or_else(|| default_run_dir(settings.hidden)),
         data_dir,

@@ -17,12 +17,13 @@ use crate::tune::{self, BestRun, TuneOptions};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum GridName {
     /// The homework's grid as printed: hidden 50/100/128/200 x lr 1e-3/1e-2/5e-4 x reg 1e-3/5e-4/5e-6,
-    /// 3,000 iterations, batch 200, decay 0.95 (36 runs). Its rates were chosen for another input
-    /// scaling and are ~30x too small for our [0, 1] pixels.
+    /// 3,000 iterations, batch 200, decay 0.95 (36 runs, about 7 minutes on 2 cores). Its rates
+    /// were chosen for another input scaling and are ~30x too small for our [0, 1] pixels.
     Homework,
-    /// The homework's grid with every learning rate x30 (3e-2/3e-1/1.5e-2), right for our scaling.
+    /// The homework's grid with every learning rate x30 (3e-2/3e-1/1.5e-2), right for our scaling
+    /// (36 runs, about 7 minutes on 2 cores).
     Scaled,
-    /// Two short runs (hidden 50, 300 iterations): a smoke test of the machinery.
+    /// Two short runs (hidden 50, 300 iterations), a few seconds: try the machinery first.
     Quick,
 }
 

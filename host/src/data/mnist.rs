@@ -88,7 +88,7 @@ pub struct RawMnist {
 
 /// `<repo>/data/mnist`, where the project ships the data set.
 pub fn default_data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/mnist")
+    crate::paths::repo_root().join("data").join("mnist")
 }
 
 fn read_maybe_gz(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), MnistError> {

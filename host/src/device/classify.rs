@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use model_format::protocol::{CycleCounter, ModelStatus};
-use model_format::{Model, INPUT};
+use model_format::{top_probability, Model, INPUT};
 
 use super::client::{Client, DeviceInfo};
 use super::firmware_build::{build_firmware, Board};
@@ -23,6 +23,12 @@ pub struct ClassifyReport {
     pub cycles_min: u32,
     pub cycles_max: u32,
     pub counter: CycleCounter,
+    /// Replies whose confidence has the same `f32` bits as the host's
+    /// [`top_probability`] of the host's logits.
+    pub confidence_identical: usize,
+    /// Sum and minimum of the device's confidences (the top class's softmax probability).
+    pub confidence_total: f64,
+    pub confidence_min: f32,
     pub board: String,
     /// The device's stack high-water mark after the run (bytes; 0 if it cannot measure).
     pub stack_high_water: u32,
@@ -36,7 +42,9 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
     images: usize,
     mut progress: impl FnMut(usize),
 ) -> anyhow::Result<ClassifyReport> {
-    let info = client.info().context("asking the device for Info")?;
+    // Resynchronise first: a half frame or typed bytes on the line (a console user, an
+    // interrupted client) would otherwise put every reply one behind.
+    let info = client.resync().context("asking the device for Info")?;
     check_device_model(&info, model)?;
     let (pixels, labels) = test_set(images)?;
     let mut report = ClassifyReport {
@@ -47,6 +55,9 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
         cycles_min: u32::MAX,
         cycles_max: 0,
         counter: info.counter,
+        confidence_identical: 0,
+        confidence_total: 0.0,
+        confidence_min: 1.0,
         board: info.board.clone(),
         stack_high_water: 0,
     };
@@ -60,6 +71,13 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
         report.correct += usize::from(got.class == label);
         report.identical +=
             usize::from(got.class == want.class && got.logits[..] == *want.logits());
+        // Bit for bit: both sides run model-format's `top_probability` (IEEE f32 steps and
+        // libm's software `expf`), so any difference is a bug, not rounding.
+        let confidence = top_probability(want.logits(), model.logit_scale());
+        report.confidence_identical +=
+            usize::from(got.confidence.to_bits() == confidence.to_bits());
+        report.confidence_total += f64::from(got.confidence);
+        report.confidence_min = report.confidence_min.min(got.confidence);
         report.cycles_total += u64::from(got.cycles);
         report.cycles_min = report.cycles_min.min(got.cycles);
         report.cycles_max = report.cycles_max.max(got.cycles);
@@ -67,6 +85,7 @@ pub fn classify_on<S: std::io::Read + std::io::Write>(
     }
     if report.images == 0 {
         report.cycles_min = 0;
+        report.confidence_min = 0.0;
     }
     report.stack_high_water = client
         .info()
@@ -90,12 +109,25 @@ pub fn check_device_model(info: &DeviceInfo, model: &Model<'_>) -> anyhow::Resul
     }
 }
 
-/// Open the serial port of a board running the firmware.
-pub fn open_port(port: &str, baud: u32) -> anyhow::Result<Box<dyn serialport::SerialPort>> {
-    serialport::new(port, baud)
-        .timeout(Duration::from_millis(200))
-        .open()
-        .with_context(|| format!("opening {port}"))
+impl ClassifyReport {
+    /// An error unless every reply equals the host's: class and logits, and confidence bits.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.identical != self.images {
+            bail!(
+                "the device differs from the host on {} of {} images (class or logits)",
+                self.images - self.identical,
+                self.images
+            );
+        }
+        if self.confidence_identical != self.images {
+            bail!(
+                "the device's confidence differs from the host's f32 bits on {} of {} images",
+                self.images - self.confidence_identical,
+                self.images
+            );
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for ClassifyReport {
@@ -117,6 +149,15 @@ impl std::fmt::Display for ClassifyReport {
             f,
             "identical to the host reference: {}/{}",
             self.identical, self.images
+        )?;
+        writeln!(
+            f,
+            "confidence (softmax probability of the class, computed on the device): mean {:.1}%, \
+             lowest {:.1}%; the host's f32 bits: {}/{}",
+            100.0 * self.confidence_total / n,
+            100.0 * self.confidence_min,
+            self.confidence_identical,
+            self.images
         )?;
         writeln!(
             f,
@@ -144,10 +185,18 @@ pub fn classify_port(
         .with_context(|| format!("reading the model {}", model_path.display()))?;
     let model =
         Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
-    let mut client = Client::new(open_port(port, baud)?, Duration::from_secs(5));
+    let serial = super::ports::open(port, baud)?;
+    let mut client = Client::new(serial, Duration::from_secs(5));
+    let reply_timeout = Duration::from_secs(5);
+    super::ports::wait_for_info(
+        &mut client,
+        reply_timeout,
+        reply_timeout,
+        &format!("{port} does not answer: {}", super::ports::no_answer_hint()),
+    )?;
     let report = classify_on(&mut client, &model, images, progress_dots)?;
     println!("\n{report}");
-    Ok(())
+    report.check()
 }
 
 /// `host classify --qemu --board B`.
@@ -175,7 +224,7 @@ pub fn classify_qemu(
     let report =
         classify_on(&mut client, &model, images, progress_dots).map_err(|e| session.explain(e))?;
     println!("\n{report}");
-    Ok(())
+    report.check()
 }
 
 fn progress_dots(done: usize) {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use model_format::protocol::{Classification, CycleCounter};
-use model_format::{Model, Prediction};
+use model_format::{top_probability, Model, Prediction};
 
-use super::classify::{check_device_model, open_port};
+use super::classify::check_device_model;
 use super::client::Client;
 use super::digit_image::{self, DigitImage};
 use super::firmware_build::{build_firmware, Board};
@@ -40,22 +40,30 @@ pub struct ImageReport {
     pub loaded: DigitImage,
     pub model_id: u64,
     pub host: Prediction,
-    /// softmax(logit x logit_scale), one per class.
+    /// The confidence, as the protocol defines it ([`top_probability`], the `f32` bits the
+    /// device must send too).
+    pub confidence: f32,
+    /// softmax(logit x logit_scale) in f64, one per class, for the table (the class's entry
+    /// is `confidence` to f32 precision).
     pub probabilities: Vec<f64>,
     pub device: Option<DeviceAnswer>,
 }
 
 impl ImageReport {
-    /// The device's logits equal the host's (trivially true without a device).
+    /// The device's class and logits equal the host's, and its confidence has the host's
+    /// `f32` bits (trivially true without a device).
     pub fn identical(&self) -> bool {
         self.device.as_ref().is_none_or(|d| {
-            d.reply.class == self.host.class && d.reply.logits[..] == *self.host.logits()
+            d.reply.class == self.host.class
+                && d.reply.logits[..] == *self.host.logits()
+                && d.reply.confidence.to_bits() == self.confidence.to_bits()
         })
     }
 }
 
 /// softmax(logits x scale): the float model's class probabilities, as far as the integer
-/// logits (`logit x logit_scale ≈` the float score) carry them.
+/// logits (`logit x logit_scale ≈` the float score) carry them; every class's, where the
+/// protocol's [`top_probability`] gives the top one's.
 pub fn confidences(logits: &[i32], scale: f32) -> Vec<f64> {
     let scores: Vec<f64> = logits
         .iter()
@@ -87,7 +95,14 @@ pub fn classify_image(
     let device = match device {
         ImageDevice::None => None,
         ImageDevice::Port { port, baud } => {
-            let mut client = Client::new(open_port(port, *baud)?, Duration::from_secs(5));
+            let reply_timeout = Duration::from_secs(5);
+            let mut client = Client::new(super::ports::open(port, *baud)?, reply_timeout);
+            super::ports::wait_for_info(
+                &mut client,
+                reply_timeout,
+                reply_timeout,
+                &format!("{port} does not answer: {}", super::ports::no_answer_hint()),
+            )?;
             Some(ask_device(&mut client, &model, &loaded)?)
         }
         ImageDevice::Qemu { board, elf } => {
@@ -107,6 +122,7 @@ pub fn classify_image(
     Ok(ImageReport {
         image: image.to_path_buf(),
         model_id: model.model_id(),
+        confidence: top_probability(host.logits(), model.logit_scale()),
         probabilities: confidences(host.logits(), model.logit_scale()),
         host,
         loaded,
@@ -119,7 +135,8 @@ fn ask_device<S: std::io::Read + std::io::Write>(
     model: &Model<'_>,
     loaded: &DigitImage,
 ) -> anyhow::Result<DeviceAnswer> {
-    let info = client.info().context("asking the device for Info")?;
+    // Resynchronise first (PROTOCOL.md): bytes left on the line would put the reply behind.
+    let info = client.resync().context("asking the device for Info")?;
     check_device_model(&info, model)?;
     let reply = client
         .classify(&loaded.digit.pixels)
@@ -165,13 +182,14 @@ impl std::fmt::Display for ImageReport {
         writeln!(
             f,
             "class: {class} (confidence {:.1} %, model {:016x})",
-            100.0 * self.probabilities[class],
+            100.0 * self.confidence,
             self.model_id
         )?;
         match &self.device {
-            None => writeln!(f, "class    logit  probability")?,
-            Some(_) => writeln!(f, "class  logit (host)  logit (device)  probability")?,
+            None => write!(f, "class    logit  probability")?,
+            Some(_) => write!(f, "class  logit (host)  logit (device)  probability")?,
         }
+        // Each row starts a new line, so the report ends without one (`println!` adds it).
         for (k, (&logit, p)) in self
             .host
             .logits()
@@ -181,30 +199,34 @@ impl std::fmt::Display for ImageReport {
         {
             let mark = if k == class { " <" } else { "" };
             match &self.device {
-                None => writeln!(f, "{k:>5}  {logit:>7}  {:>9.1} %{mark}", 100.0 * p)?,
+                None => write!(f, "\n{k:>5}  {logit:>7}  {:>9.1} %{mark}", 100.0 * p)?,
                 Some(dev) => {
                     let theirs = dev.reply.logits.get(k).copied().unwrap_or_default();
-                    writeln!(
+                    write!(
                         f,
-                        "{k:>5}  {logit:>12}  {theirs:>14}  {:>9.1} %{mark}",
+                        "\n{k:>5}  {logit:>12}  {theirs:>14}  {:>9.1} %{mark}",
                         100.0 * p
                     )?
                 }
             }
         }
         if let Some(dev) = &self.device {
+            writeln!(f)?;
             let unit = match dev.counter {
                 CycleCounter::CpuCycles => "CPU cycles",
                 CycleCounter::QemuInstructions => "instructions (QEMU -icount)",
             };
             writeln!(
                 f,
-                "device: {}, class {}, {} {unit}",
-                dev.board, dev.reply.class, dev.reply.cycles
+                "device: {}, class {}, confidence {:.1} %, {} {unit}",
+                dev.board,
+                dev.reply.class,
+                100.0 * dev.reply.confidence,
+                dev.reply.cycles
             )?;
             write!(
                 f,
-                "device logits identical to the host's: {}",
+                "device identical to the host (class, logits, confidence bits): {}",
                 if self.identical() { "yes" } else { "NO" }
             )?;
         }
@@ -228,5 +250,13 @@ mod tests {
         // Huge logits do not overflow.
         let p = confidences(&[i32::MAX, 0], 1.0);
         assert_eq!(p, vec![1.0, 0.0]);
+    }
+
+    #[test]
+    fn the_table_agrees_with_the_protocols_confidence() {
+        let logits = [-1_210, 310, 2_745, -56, 891, 12, -3_300, 1_999, 404, 2_700];
+        let p = confidences(&logits, 0.003_17);
+        let top = f64::from(top_probability(&logits, 0.003_17));
+        assert!((p[2] - top).abs() < 1e-6, "{} vs {top}", p[2]);
     }
 }

@@ -11,8 +11,7 @@ pub use super::board::Board;
 
 /// The workspace root (this crate lives in `<root>/host`).
 pub fn workspace_root() -> PathBuf {
-    let host = Path::new(env!("CARGO_MANIFEST_DIR"));
-    host.parent().unwrap_or(host).to_path_buf()
+    crate::paths::repo_root()
 }
 
 /// The committed default model, `<root>/data/model.postcard`.

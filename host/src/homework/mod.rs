@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::data::mnist::{self, Dataset, RawMnist};
 use crate::report::pictures;
 use crate::report::run_folder::RunFolder;
+use crate::train::describe::fmt_g;
 use crate::train::presets::{Preset, RunSettings};
 use crate::train::run::{train_run, Trained};
 use crate::train::trainer::{NoObserver, TrainStats};
@@ -246,8 +247,8 @@ fn lr_comparison_chart(
             fixed_s.hidden,
             fixed_s.train.num_iters,
             fixed_s.train.batch_size,
-            pictures::fmt_g(fixed_s.train.learning_rate),
-            pictures::fmt_g(decay_s.train.learning_rate),
+            fmt_g(fixed_s.train.learning_rate),
+            fmt_g(decay_s.train.learning_rate),
             decay_s.train.learning_rate_decay
         ),
     )
@@ -419,8 +420,8 @@ fn sections_7_8(
         let folder = RunFolder {
             dir: opts.out_dir.join(name),
             data_dir: &opts.data_dir,
-            int8: !opts.quick,
-            pictures: !opts.quick,
+            int8: true,
+            pictures: true,
             load_seconds: 0.0,
         };
         let written = folder.write(s, t, raw)?;
@@ -526,8 +527,8 @@ fn run_grid(
         &TuneOptions {
             jobs: opts.jobs,
             out_dir: opts.out_dir.join(name),
-            pictures: !opts.quick,
-            int8: !opts.quick,
+            pictures: true,
+            int8: true,
             quiet: q,
             data_dir: opts.data_dir.clone(),
         },

@@ -455,6 +455,16 @@ pub fn evaluate_int8(model: &Model<'_>, images: &[u8], labels: &[u8]) -> Int8Eva
     }
 }
 
+/// The class the model gives each of `images` (`n * 784` raw pixels), in parallel with the
+/// batched engine: the same classes as `Model::infer` on the chip.
+pub fn int8_classes(model: &Model<'_>, images: &[u8]) -> Vec<u8> {
+    Int8Engine::new(model)
+        .infer_images_par(as_images(images))
+        .iter()
+        .map(|p| p.class)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,8 @@ use serde::Deserialize;
 
 use crate::data::mnist::{self, CLASSES, COLS, PIXELS, ROWS};
 use crate::train::checkpoint::Checkpoint;
-use crate::train::trainer::{TrainConfig, TrainStats};
+use crate::train::describe::settings_line;
+use crate::train::trainer::{Extras, TrainConfig, TrainStats};
 
 /// Pixel sizes of the pictures (width, height).
 pub const LOSS_SIZE: (u32, u32) = (1000, 600);
@@ -96,6 +97,12 @@ pub struct RunMetrics {
     pub hidden: usize,
     pub val_acc: f64,
     pub test_acc: f64,
+    /// Test accuracy of the run's int8 export (absent when it wrote none).
+    #[serde(default)]
+    pub int8_test_acc: Option<f64>,
+    /// Epochs the run made (fractional for an `--iters` run).
+    #[serde(default)]
+    pub epochs: Option<f64>,
     /// The MNIST folder the run was trained on (absent in runs written before it was recorded).
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
@@ -110,6 +117,9 @@ pub struct SettingsView {
     pub train: TrainConfig,
     #[serde(default)]
     pub epochs: Option<usize>,
+    /// Absent in runs written before the extras were recorded: those were plain SGD runs.
+    #[serde(default)]
+    pub extras: Extras,
 }
 
 impl RunMetrics {
@@ -125,27 +135,6 @@ impl RunMetrics {
     }
 }
 
-/// One line describing a run's settings, for picture titles.
-pub fn settings_line(hidden: usize, t: &TrainConfig) -> String {
-    format!(
-        "784-{hidden}-10, lr {}, decay {}, momentum {}, reg {}, batch {}",
-        fmt_g(t.learning_rate),
-        t.learning_rate_decay,
-        t.momentum,
-        fmt_g(t.reg),
-        t.batch_size
-    )
-}
-
-/// Shortest readable form of a hyper-parameter: `0.3`, `0.015`, `5e-6`.
-pub fn fmt_g(x: f64) -> String {
-    if x == 0.0 || (1e-3..1e4).contains(&x.abs()) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
-    }
-}
-
 /// What the pictures of one trained net are drawn from.
 pub struct RunView<'a> {
     /// Settings line shown under the titles.
@@ -155,6 +144,21 @@ pub struct RunView<'a> {
     /// Raw test pixels (n x 784) and labels.
     pub test_images: &'a [u8],
     pub test_labels: &'a [u8],
+    /// Epochs the run made: where the final evaluation sits on the accuracy chart.
+    pub epochs: f64,
+    /// The final evaluation of the trained net, drawn at the end of the accuracy chart.
+    pub final_acc: Option<FinalAccuracy>,
+    /// Classes the int8 model (the one the chip runs) predicts for the test images, when the
+    /// run exported one: the confusion matrix and the samples then show that model.
+    pub int8_classes: Option<Vec<u8>>,
+}
+
+/// Accuracies of the finished run.
+#[derive(Clone, Copy, Debug)]
+pub struct FinalAccuracy {
+    pub val: f64,
+    pub test: f64,
+    pub int8_test: Option<f64>,
 }
 
 /// Read `model.ckpt` and `metrics.json` from `run_dir`, load the MNIST folder `data_dir` (by
@@ -186,14 +190,41 @@ pub fn write_run_pictures(run_dir: &Path, data_dir: Option<&Path>) -> anyhow::Re
             data.display()
         )
     })?;
+    let int8_classes = int8_classes_of(&run_dir.join("model.postcard"), &raw.test_images)?;
+    let epochs = metrics
+        .epochs
+        .unwrap_or(metrics.stats.val_acc_history.len() as f64);
     let view = RunView {
-        subtitle: settings_line(metrics.hidden, &metrics.settings.train),
+        subtitle: settings_line(
+            metrics.hidden,
+            &metrics.settings.train,
+            &metrics.settings.extras,
+        ),
         stats: &metrics.stats,
         checkpoint: &ckpt,
         test_images: &raw.test_images,
         test_labels: &raw.test_labels,
+        epochs,
+        final_acc: Some(FinalAccuracy {
+            val: metrics.val_acc,
+            test: metrics.test_acc,
+            int8_test: metrics.int8_test_acc,
+        }),
+        int8_classes,
     };
     write_pictures(run_dir, &view)
+}
+
+/// The classes the model file at `path` predicts for `images`, or `None` when there is no
+/// such file (a run without an int8 export).
+fn int8_classes_of(path: &Path, images: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let model = model_format::Model::from_bytes(&bytes)
+        .map_err(|e| anyhow!("{}: not a model file: {e}", path.display()))?;
+    Ok(Some(crate::quantize::int8_classes(&model, images)))
 }
 
 /// Write the five run pictures of `view` into `dir`.
@@ -213,7 +244,10 @@ pub fn write_pictures(dir: &Path, view: &RunView<'_>) -> anyhow::Result<Vec<Path
         view.test_labels.len()
     );
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let preds = predict_all(ckpt, view.test_images);
+    let (preds, which) = match &view.int8_classes {
+        Some(c) => (c.clone(), "int8 model (as on the chip)"),
+        None => (predict_all(ckpt, view.test_images), "float model"),
+    };
     let [loss, acc, weights, samples, confusion] = RUN_PICTURES.map(|n| dir.join(n));
     let sub = &view.subtitle;
     Ok(vec![
@@ -228,20 +262,26 @@ pub fn write_pictures(dir: &Path, view: &RunView<'_>) -> anyhow::Result<Vec<Path
         draw_png(&acc, ACCURACY_SIZE, |root| {
             accuracy_panel(
                 root,
-                "Classification accuracy per epoch",
+                "Classification accuracy after each epoch",
                 sub,
                 &[
                     ("train (minibatch)", &view.stats.train_acc_history, RED),
                     ("validation", &view.stats.val_acc_history, BLUE),
                 ],
+                AccuracyAxis::AfterEachEpoch {
+                    epochs: view.epochs,
+                    finals: view.final_acc,
+                },
             )
         })?,
-        draw_png(&weights, WEIGHTS_SIZE, |root| weights_picture(root, ckpt))?,
+        draw_png(&weights, weights_size(ckpt.hidden), |root| {
+            weights_picture(root, ckpt)
+        })?,
         draw_png(&samples, SAMPLES_SIZE, |root| {
-            samples_picture(root, view.test_images, view.test_labels, &preds)
+            samples_picture(root, view.test_images, view.test_labels, &preds, which)
         })?,
         draw_png(&confusion, CONFUSION_SIZE, |root| {
-            confusion_picture(root, &confusion_matrix(view.test_labels, &preds))
+            confusion_picture(root, &confusion_matrix(view.test_labels, &preds), which)
         })?,
     ])
 }
@@ -283,6 +323,7 @@ pub fn write_lr_comparison(
                 ),
                 ("val, LR decay", &decay.val_acc_history, BLUE),
             ],
+            AccuracyAxis::HomeworkRecords,
         )
     })
 }
@@ -346,23 +387,38 @@ fn loss_panel(
 ) -> DrawResult {
     let body = title_area(area, title, subtitle)?;
     let n = series.iter().map(|s| s.1.len()).max().unwrap_or(0).max(2);
-    let hi = finite_values(series).fold(0.0, f64::max);
-    let hi = if hi > 0.0 { hi * 1.05 } else { 1.0 };
-    let mut chart = line_chart(
-        &body,
-        0f64..(n - 1) as f64,
-        0f64..hi,
-        ("Iteration", "Loss"),
-        10,
-    )?;
+    // A log axis: the loss falls by an order of magnitude in the first few hundred
+    // iterations, and a linear axis squashes everything after them onto the floor.
+    let positive = || finite_values(series).filter(|&v| v > 0.0);
+    let hi = positive().fold(f64::MIN_POSITIVE, f64::max) * 1.3;
+    let lo = positive().fold(hi, f64::min) / 1.3;
+    let lo = if lo < hi { lo } else { hi / 10.0 };
+    let mut chart = ChartBuilder::on(&body)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..(n - 1) as f64, (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(242, 242, 242))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .x_desc("Iteration")
+        .y_desc("Loss (log scale)")
+        .axis_desc_style((FONT, 18))
+        .label_style((FONT, 15))
+        .x_labels(10)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|&v| fmt_tick(v))
+        .draw()?;
+    let on_axis = |(i, v): (usize, f64)| (v > 0.0 && v.is_finite()).then_some((i as f64, v));
     for &(name, values, color) in series {
         let w = smoothing_window(values.len());
-        let raw = values.iter().enumerate().map(|(i, &v)| (i as f64, v));
+        let raw = values.iter().copied().enumerate().filter_map(on_axis);
         chart.draw_series(LineSeries::new(raw, color.mix(0.25)))?;
         let smoothed = smooth(values, w);
         chart
             .draw_series(LineSeries::new(
-                smoothed.into_iter().enumerate().map(|(i, v)| (i as f64, v)),
+                smoothed.into_iter().enumerate().filter_map(on_axis),
                 color.stroke_width(3),
             ))?
             .label(format!("{name}: moving average of {w}"))
@@ -378,25 +434,103 @@ fn loss_panel(
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
+/// A loss tick: enough digits to tell 0.02 from 0.03, no more.
+fn fmt_tick(v: f64) -> String {
+    if v >= 1.0 {
+        format!("{v:.1}")
+    } else if v >= 0.1 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// What the points of an accuracy chart are.
+#[derive(Clone, Copy)]
+enum AccuracyAxis {
+    /// The homework's records as they are: record k at epoch k, record 0 after one step.
+    HomeworkRecords,
+    /// A training run: record k (k >= 1) is the net after k epochs (plus the one step the
+    /// homework's check comes after), the untrained record 0 is left out, and the final
+    /// evaluation is drawn at `epochs`.
+    AfterEachEpoch {
+        epochs: f64,
+        finals: Option<FinalAccuracy>,
+    },
+}
+
 fn accuracy_panel(
     area: &Area<'_>,
     title: &str,
     subtitle: &str,
     series: &[(&str, &[f64], RGBColor)],
+    axis: AccuracyAxis,
 ) -> DrawResult {
     let body = title_area(area, title, subtitle)?;
-    let epochs = series.iter().map(|s| s.1.len()).max().unwrap_or(0).max(2);
-    let lo = finite_values(series).fold(1.0, f64::min);
-    let lo = ((lo - 0.02) * 20.0).floor() / 20.0;
-    let lo = lo.clamp(0.0, 0.95);
-    let x = -0.2f64..(epochs - 1) as f64 + 0.2;
-    let mut chart = line_chart(&body, x, lo..1.0, ("Epoch", "Accuracy"), epochs.min(20))?;
-    for &(name, values, color) in series {
-        let pts: Vec<(f64, f64)> = values
+    let skip = match axis {
+        AccuracyAxis::HomeworkRecords => 0,
+        AccuracyAxis::AfterEachEpoch { .. } => 1,
+    };
+    let points = |values: &[f64]| -> Vec<(f64, f64)> {
+        values
             .iter()
             .enumerate()
+            .skip(skip)
+            .filter(|(_, v)| v.is_finite())
             .map(|(i, &v)| (i as f64, v))
-            .collect();
+            .collect()
+    };
+    let mut finals: Vec<(String, f64, f64, RGBColor)> = Vec::new();
+    let mut last_x = series
+        .iter()
+        .map(|s| s.1.len().saturating_sub(1))
+        .max()
+        .unwrap_or(0) as f64;
+    if let AccuracyAxis::AfterEachEpoch {
+        epochs,
+        finals: Some(f),
+    } = axis
+    {
+        last_x = last_x.max(epochs);
+        finals.push((
+            format!("final: validation {:.4}", f.val),
+            epochs,
+            f.val,
+            BLUE,
+        ));
+        finals.push((
+            format!("final: test {:.4}", f.test),
+            epochs,
+            f.test,
+            RGBColor(0, 150, 70),
+        ));
+        if let Some(q) = f.int8_test {
+            finals.push((
+                format!("final: int8 test (the chip) {q:.4}"),
+                epochs,
+                q,
+                RGBColor(140, 60, 170),
+            ));
+        }
+    }
+    let plotted: Vec<f64> = series
+        .iter()
+        .flat_map(|s| points(s.1))
+        .map(|p| p.1)
+        .chain(finals.iter().map(|f| f.2))
+        .collect();
+    // Zoom on the band the points span (to the next 0.01 outside them): the interesting part
+    // of a good run is 0.96-0.99, which a 0-1 axis draws flat.
+    let lo = plotted.iter().copied().fold(1.0, f64::min);
+    let hi = plotted.iter().copied().fold(0.0, f64::max);
+    let lo = (((lo - 0.005) * 100.0).floor() / 100.0).clamp(0.0, 0.99);
+    let hi = (((hi + 0.005) * 100.0).ceil() / 100.0).clamp(lo + 0.01, 1.0);
+    let first = skip as f64;
+    let x = first - 0.3..last_x + 0.3;
+    let ticks = (last_x - first) as usize + 1;
+    let mut chart = line_chart(&body, x, lo..hi, ("Epoch", "Accuracy"), ticks.min(20))?;
+    for &(name, values, color) in series {
+        let pts = points(values);
         chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
         chart
             .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?
@@ -406,6 +540,16 @@ fn accuracy_panel(
                     + PathElement::new(vec![(-12, 0), (12, 0)], color.stroke_width(2))
                     + Circle::new((0, 0), 4, color.filled())
             });
+    }
+    for (label, x, y, color) in finals {
+        chart
+            .draw_series(std::iter::once(TriangleMarker::new(
+                (x, y),
+                9,
+                color.filled(),
+            )))?
+            .label(label)
+            .legend(move |(x, y)| TriangleMarker::new((x, y), 7, color.filled()));
     }
     draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
@@ -436,12 +580,15 @@ fn line_chart<'a>(
         .label_style((FONT, 15))
         .x_labels(x_labels)
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.2}"))
+        .y_label_formatter(&|v| format!("{v:.3}"))
         .draw()?;
     Ok(chart)
 }
 
-fn draw_legend(chart: &mut LineChart<'_>, position: SeriesLabelPosition) -> DrawResult {
+fn draw_legend<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
     chart
         .configure_series_labels()
         .position(position)
@@ -452,70 +599,132 @@ fn draw_legend(chart: &mut LineChart<'_>, position: SeriesLabelPosition) -> Draw
     Ok(())
 }
 
-/// The homework's `visualize_grid` on W1: one 28x28 tile per hidden unit, each scaled from its
-/// own minimum (0) to maximum (255), tiles in a square grid `ceil(sqrt(hidden))` wide with
-/// `padding` black pixels between them. Returns (width, height, grey pixels row-major).
-pub fn weight_grid(ckpt: &Checkpoint, padding: usize) -> (usize, usize, Vec<u8>) {
+/// Tiles per row for `hidden` weight tiles: the fewest empty cells, then the width nearest
+/// 1.2 x sqrt(hidden) (a little wider than square suits the page). 128 -> 16 x 8,
+/// 200 -> 20 x 10, 512 -> 32 x 16.
+pub fn weight_grid_columns(hidden: usize) -> usize {
+    let root = (hidden.max(1) as f64).sqrt();
+    let lo = ((root * 0.8).floor() as usize).max(1);
+    let hi = ((root * 1.6).ceil() as usize).min(hidden.max(1));
+    (lo..=hi)
+        .min_by(|&a, &b| {
+            let empty = |c: usize| hidden.div_ceil(c) * c - hidden;
+            let off = |c: usize| (c as f64 - 1.2 * root).abs();
+            empty(a).cmp(&empty(b)).then(off(a).total_cmp(&off(b)))
+        })
+        .unwrap_or(1)
+}
+
+/// The weight shown white (and its negative black): the 99.9th percentile of |W1|. A handful
+/// of large weights would otherwise set the scale and leave every tile a flat grey.
+pub fn weight_scale(w1: &[f32]) -> f32 {
+    let mut a: Vec<f32> = w1
+        .iter()
+        .filter(|w| w.is_finite())
+        .map(|w| w.abs())
+        .collect();
+    if a.is_empty() {
+        return 0.0;
+    }
+    let k = ((a.len() - 1) as f64 * 0.999).round() as usize;
+    *a.select_nth_unstable_by(k, f32::total_cmp).1
+}
+
+/// W1 as a grid of 28x28 tiles, one per hidden unit, `cols` tiles a row, `padding` white
+/// pixels between them; empty cells stay white. Every tile shares ONE scale, symmetric about
+/// zero: 0 -> mid grey (128), +s -> white, -s -> black (s = [`weight_scale`], beyond it
+/// clipped), so tiles compare with
+/// each other and the background of every tile is the same grey (the homework scales each
+/// tile to its own range, which makes a unit with small weights look as strong as any).
+/// Returns (width, height, grey pixels row-major).
+pub fn weight_grid(ckpt: &Checkpoint, padding: usize, cols: usize) -> (usize, usize, Vec<u8>) {
     let h = ckpt.hidden;
-    let grid = (h as f64).sqrt().ceil() as usize;
-    let side = |tile: usize| tile * grid + padding * grid.saturating_sub(1);
-    let (width, height) = (side(COLS), side(ROWS));
-    let mut out = vec![0u8; width * height];
+    let cols = cols.clamp(1, h.max(1));
+    let rows = h.div_ceil(cols);
+    let side = |n: usize, tile: usize| n * tile + padding * n.saturating_sub(1);
+    let (width, height) = (side(cols, COLS), side(rows, ROWS));
+    let mut out = vec![255u8; width * height];
+    let max_abs = weight_scale(&ckpt.w1);
     for j in 0..h {
-        let tile: Vec<f32> = (0..PIXELS).map(|i| ckpt.w1[i * h + j]).collect();
-        let lo = tile.iter().copied().fold(f32::INFINITY, f32::min);
-        let hi = tile.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let (gy, gx) = (j / grid, j % grid);
+        let (gy, gx) = (j / cols, j % cols);
         let (y0, x0) = (gy * (ROWS + padding), gx * (COLS + padding));
         for r in 0..ROWS {
             for c in 0..COLS {
-                let v = tile[r * COLS + c];
-                let g = if hi > lo {
-                    255.0 * (v - lo) / (hi - lo)
+                let v = ckpt.w1[(r * COLS + c) * h + j];
+                let g = if max_abs > 0.0 && v.is_finite() {
+                    127.5 + 127.5 * v / max_abs
                 } else {
-                    0.0
+                    127.5
                 };
-                out[(y0 + r) * width + x0 + c] = g.round() as u8;
+                out[(y0 + r) * width + x0 + c] = g.round().clamp(0.0, 255.0) as u8;
             }
         }
     }
     (width, height, out)
 }
 
-/// Paint a grey image with `scale` x `scale` blocks, top-left at `at`.
+/// Paint a grey image with `scale` x `scale` blocks (`scale` may be fractional: block edges
+/// are rounded down), top-left at `at`.
 fn blit(
     area: &Area<'_>,
     at: (i32, i32),
     width: usize,
     pixels: &[u8],
-    scale: i32,
+    scale: f64,
     invert: bool,
 ) -> DrawResult {
+    let edge = |i: usize| (i as f64 * scale).floor() as i32;
     for (i, &g) in pixels.iter().enumerate() {
         let g = if invert { 255 - g } else { g };
-        let (x, y) = ((i % width) as i32, (i / width) as i32);
-        let x0 = at.0 + x * scale;
-        let y0 = at.1 + y * scale;
+        let (x, y) = (i % width, i / width);
         area.draw(&Rectangle::new(
-            [(x0, y0), (x0 + scale, y0 + scale)],
+            [
+                (at.0 + edge(x), at.1 + edge(y)),
+                (at.0 + edge(x + 1), at.1 + edge(y + 1)),
+            ],
             RGBColor(g, g, g).filled(),
         ))?;
     }
     Ok(())
 }
 
+const WEIGHT_PADDING: usize = 3;
+const WEIGHTS_TITLE: u32 = 62;
+const WEIGHTS_MARGIN: u32 = 10;
+
+/// `weights.png`'s size for `hidden` units: `WEIGHTS_SIZE`'s width, and the height the grid
+/// takes at that width (no empty band under a wide grid).
+pub fn weights_size(hidden: usize) -> (u32, u32) {
+    let cols = weight_grid_columns(hidden);
+    let rows = hidden.max(1).div_ceil(cols);
+    let side = |n: usize, tile: usize| (n * tile + WEIGHT_PADDING * (n - 1)) as f64;
+    let inner = (WEIGHTS_SIZE.0 - 2 * WEIGHTS_MARGIN) as f64;
+    let scale = inner / side(cols, COLS);
+    let grid_h = (side(rows, ROWS) * scale).ceil() as u32;
+    (
+        WEIGHTS_SIZE.0,
+        (WEIGHTS_TITLE + grid_h + 2 * WEIGHTS_MARGIN).min(WEIGHTS_SIZE.1),
+    )
+}
+
 fn weights_picture(root: &Area<'_>, ckpt: &Checkpoint) -> DrawResult {
+    let max_abs = weight_scale(&ckpt.w1);
     let body = title_area(
         root,
         &format!("First-layer weights W1: {} hidden units", ckpt.hidden),
-        "one 28x28 tile per hidden unit, each scaled from its own min (black) to max (white)",
+        &format!(
+            "one 28x28 tile per hidden unit, one scale for all: black -{max_abs:.3}, grey 0, white +{max_abs:.3} (99.9th percentile of |W1|)"
+        ),
     )?;
-    let (w, h, pixels) = weight_grid(ckpt, 3);
+    let (w, h, pixels) = weight_grid(ckpt, WEIGHT_PADDING, weight_grid_columns(ckpt.hidden));
     let (bw, bh) = body.dim_in_pixel();
-    let scale = ((bw as usize - 20) / w).min((bh as usize - 20) / h).max(1) as i32;
+    let margin = 2.0 * WEIGHTS_MARGIN as f64;
+    let scale = ((bw as f64 - margin) / w as f64)
+        .min((bh as f64 - margin) / h as f64)
+        .max(0.1);
     let at = (
-        (bw as i32 - w as i32 * scale) / 2,
-        (bh as i32 - h as i32 * scale) / 2,
+        ((bw as f64 - w as f64 * scale) / 2.0) as i32,
+        ((bh as f64 - h as f64 * scale) / 2.0) as i32,
     );
     blit(&body, at, w, &pixels, scale, false)
 }
@@ -532,11 +741,17 @@ pub fn sample_indices(labels: &[u8], preds: &[u8]) -> (Vec<usize>, Vec<usize>) {
 
 const SAMPLE_COLS: usize = 8;
 
-fn samples_picture(root: &Area<'_>, images: &[u8], labels: &[u8], preds: &[u8]) -> DrawResult {
+fn samples_picture(
+    root: &Area<'_>,
+    images: &[u8],
+    labels: &[u8],
+    preds: &[u8],
+    which: &str,
+) -> DrawResult {
     let (first, mistakes) = sample_indices(labels, preds);
     let body = title_area(
         root,
-        "Test digits: predicted (true)",
+        &format!("Test digits: predicted (true), by {which}"),
         &format!(
             "rows 1-4: the first {} test images; rows 5-6: the first {} mistakes (red)",
             first.len(),
@@ -571,7 +786,7 @@ fn samples_picture(root: &Area<'_>, images: &[u8], labels: &[u8], preds: &[u8]) 
             (x0, y0),
             COLS,
             &images[idx * PIXELS..(idx + 1) * PIXELS],
-            scale,
+            scale as f64,
             true,
         )?;
         let wrong = preds[idx] != labels[idx];
@@ -600,7 +815,7 @@ pub fn confusion_matrix(labels: &[u8], preds: &[u8]) -> [[usize; CLASSES]; CLASS
     m
 }
 
-fn confusion_picture(root: &Area<'_>, m: &[[usize; CLASSES]; CLASSES]) -> DrawResult {
+fn confusion_picture(root: &Area<'_>, m: &[[usize; CLASSES]; CLASSES], which: &str) -> DrawResult {
     let total: usize = m.iter().flatten().sum();
     let correct: usize = (0..CLASSES).map(|k| m[k][k]).sum();
     let body = title_area(
@@ -609,7 +824,7 @@ fn confusion_picture(root: &Area<'_>, m: &[[usize; CLASSES]; CLASSES]) -> DrawRe
             "Confusion matrix, test set: {correct} of {total} right ({:.2} %)",
             100.0 * correct as f64 / total.max(1) as f64
         ),
-        "rows: true digit, columns: predicted; colour: share of the row (blue right, red wrong)",
+        &format!("{which}; rows: true digit, columns: predicted digit"),
     )?;
     let mut chart = ChartBuilder::on(&body)
         .margin(20)
@@ -716,17 +931,8 @@ mod tests {
         assert_eq!(smoothing_window(2000), 41);
     }
 
-    #[test]
-    fn weight_tiles_are_min_max_scaled() {
-        let hidden = 5;
-        let mut w1 = vec![0f32; PIXELS * hidden];
-        for i in 0..PIXELS {
-            for j in 0..hidden {
-                w1[i * hidden + j] = (i as f32) * (j as f32 + 1.0) - 7.0;
-            }
-        }
-        w1[3 * hidden + 4] = 1e6; // unit 4's maximum at pixel 3
-        let ckpt = Checkpoint {
+    fn checkpoint_with_w1(hidden: usize, w1: Vec<f32>) -> Checkpoint {
+        Checkpoint {
             format: String::new(),
             input: PIXELS,
             hidden,
@@ -736,22 +942,55 @@ mod tests {
             w2: vec![0.0; hidden * CLASSES],
             b2: vec![0.0; CLASSES],
             mean_image: vec![0.0; PIXELS],
-        };
-        let (w, h, px) = weight_grid(&ckpt, 3);
-        // 5 tiles -> a 3x3 grid: 3 * 28 + 2 * 3 = 90 pixels a side.
-        assert_eq!((w, h), (90, 90));
-        assert_eq!(px[0], 0, "unit 0 pixel 0 is its minimum");
-        assert_eq!(px[27 * w + 27], 255, "unit 0 pixel 783 is its maximum");
-        assert_eq!(px[28], 0, "padding is black");
+        }
+    }
+
+    #[test]
+    fn weight_tiles_share_one_scale_symmetric_about_zero() {
+        let hidden = 5;
+        // Unit j's weights are all j/10 - 0.2 (so unit 2's are 0), except one pixel each.
+        let mut w1 = vec![0f32; PIXELS * hidden];
+        for i in 0..PIXELS {
+            for j in 0..hidden {
+                w1[i * hidden + j] = j as f32 / 10.0 - 0.2;
+            }
+        }
+        let ckpt = checkpoint_with_w1(hidden, w1);
+        let s = weight_scale(&ckpt.w1);
+        assert!((s - 0.2).abs() < 1e-6, "scale {s}");
+        let (w, h, px) = weight_grid(&ckpt, 3, 3);
+        // 5 tiles in rows of 3 -> 3 x 2 cells: 3 * 28 + 2 * 3 = 90 wide, 2 * 28 + 3 = 59 high.
+        assert_eq!((w, h), (90, 59));
+        let tile = |j: usize, r: usize, c: usize| px[((j / 3) * 31 + r) * w + (j % 3) * 31 + c];
+        assert_eq!(tile(0, 5, 5), 0, "-scale is black");
         assert_eq!(
-            px[31 * w + 31 + 3],
-            255,
-            "unit 4 (row 1, col 1) pixel 3 is its max"
+            tile(2, 5, 5),
+            128,
+            "a zero weight is mid grey in every tile"
         );
+        assert_eq!(tile(4, 27, 27), 255, "+scale is white");
+        assert!(tile(1, 0, 0) > 0 && tile(1, 0, 0) < 128);
+        assert_eq!(px[28], 255, "padding is white");
         assert!(
-            px[(2 * 31) * w + 2 * 31..].iter().all(|&g| g == 0),
-            "empty tiles stay black"
+            (0..28).all(|r| px[(31 + r) * w + 2 * 31..(31 + r) * w + 90]
+                .iter()
+                .all(|&g| g == 255)),
+            "the empty cell stays white"
         );
+    }
+
+    #[test]
+    fn weight_grids_leave_no_empty_cells_for_the_usual_sizes() {
+        for (hidden, cols) in [(50, 10), (128, 16), (200, 20), (512, 32)] {
+            assert_eq!(weight_grid_columns(hidden), cols, "hidden {hidden}");
+        }
+        assert_eq!(weight_grid_columns(1), 1);
+        // A prime: some empty cells are unavoidable, but less than a row.
+        let c = weight_grid_columns(97);
+        assert!(97usize.div_ceil(c) * c - 97 < c, "97 -> {c} columns");
+        // The picture's height follows the grid: 128 units (16 x 8) take far less than 200.
+        assert!(weights_size(128).1 < weights_size(200).1 || weights_size(200).1 == WEIGHTS_SIZE.1);
+        assert!(weights_size(512).1 <= WEIGHTS_SIZE.1);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::data::mnist::RawMnist;
 use crate::quantize;
-use crate::report::pictures::{self, RunView};
+use crate::report::pictures::{self, FinalAccuracy, RunView};
+use crate::train::describe::settings_line;
 use crate::train::presets::RunSettings;
 use crate::train::run::Trained;
 use crate::train::trainer::{TrainConfig, TrainStats};
@@ -115,6 +116,8 @@ pub struct Int8Export {
     pub path: PathBuf,
     pub accuracy: f64,
     pub model_id: u64,
+    /// The class it predicts for each test image (for the confusion matrix and samples).
+    pub classes: Vec<u8>,
 }
 
 /// Quantise with the standard calibration images, measure the model's test accuracy with the
@@ -130,6 +133,7 @@ pub fn int8_export(t: &Trained, raw: &RawMnist, path: &Path) -> anyhow::Result<I
         path: path.to_owned(),
         accuracy: eval.accuracy,
         model_id: eval.model_id,
+        classes: quantize::int8_classes(&model, &raw.test_images),
     })
 }
 
@@ -182,21 +186,28 @@ impl RunFolder<'_> {
         let mut report = RunReport::new(settings, trained, per_epoch, figures, self.data_dir, dir);
         report.load_seconds = self.load_seconds;
         let mut files = vec![ckpt_path, report.write()?];
-        let int8_error = match int8 {
+        let (int8_error, int8_classes) = match int8 {
             Some(Ok(e)) => {
                 files.push(e.path);
-                None
+                (None, Some(e.classes))
             }
-            Some(Err(e)) => Some(e),
-            None => None,
+            Some(Err(e)) => (Some(e), None),
+            None => (None, None),
         };
         if self.pictures {
             let view = RunView {
-                subtitle: pictures::settings_line(settings.hidden, &settings.train),
+                subtitle: settings_line(settings.hidden, &settings.train, &settings.extras),
                 stats: &trained.stats,
                 checkpoint: &trained.checkpoint,
                 test_images: &raw.test_images,
                 test_labels: &raw.test_labels,
+                epochs: report.epochs,
+                final_acc: Some(FinalAccuracy {
+                    val: report.val_acc,
+                    test: report.test_acc,
+                    int8_test: report.int8_test_acc,
+                }),
+                int8_classes,
             };
             files.extend(pictures::write_pictures(dir, &view)?);
         }

@@ -3,6 +3,7 @@
 //! compiled hidden widths, and float checkpoints.
 
 pub mod checkpoint;
+pub mod describe;
 pub mod fork_join;
 pub mod gradcheck;
 pub mod hidden_widths;

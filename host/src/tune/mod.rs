@@ -23,8 +23,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::data::mnist::{Dataset, RawMnist};
-use crate::report::pictures::fmt_g;
 use crate::report::run_folder::RunFolder;
+use crate::train::describe::fmt_g;
 use crate::train::presets::RunSettings;
 use crate::train::run::{train_run, Trained};
 use crate::train::trainer::{Observer, TrainStats};

@@ -8,7 +8,7 @@
 //! unterminated half frame gets none), in order; every response is a valid frame; a frame of
 //! more than 1024 bytes (delimiter included) is `Oversized` and no shorter one is; a
 //! well-formed request gets the answer it asks for (a `Classify` of 784 pixels: the model's
-//! logits, bit for bit).
+//! logits and the confidence, bit for bit).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -164,6 +164,9 @@ fuzz_target!(|data: &[u8]| {
                             panic!("{body:?}")
                         };
                         assert_eq!((c.class, &c.logits[..]), (want.class, want.logits()));
+                        let confidence =
+                            model_format::top_probability(want.logits(), model.logit_scale());
+                        assert_eq!(c.confidence.to_bits(), confidence.to_bits());
                     }
                     Err(_) => assert_eq!(
                         body,

@@ -50,7 +50,10 @@ impl ExitCode {
 }
 
 /// Version of this protocol. The first field of every request and response.
-pub const PROTOCOL_VERSION: u16 = 1;
+///
+/// History: 1 = the first release; 2 = [`Classification::confidence`] added (a version-1
+/// client gets [`ErrorReply::UnsupportedVersion`] from a version-2 device, and the reverse).
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Largest frame (COBS-encoded, including the 0x00 delimiter) either side may send: a
 /// [`FrameReader<MAX_FRAME>`] takes at most 1023 bytes before the delimiter. A `Classify`
@@ -90,8 +93,8 @@ pub enum RequestBody<'a> {
     },
 }
 
-/// A response from the device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A response from the device. (`PartialEq` only: a [`Classification`] carries an `f32`.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response<'a> {
     /// The device's [`PROTOCOL_VERSION`].
     pub version: u16,
@@ -101,7 +104,7 @@ pub struct Response<'a> {
 }
 
 /// The answers the device can give.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ResponseBody<'a> {
     /// Answer to [`RequestBody::Info`].
     #[serde(borrow)]
@@ -160,14 +163,19 @@ pub enum ModelStatus {
 }
 
 /// The result of one inference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
     /// Index of the largest logit.
     pub class: u8,
     /// The integer logits, one per class (bit-exact with `model_format::Model::infer`).
     pub logits: Vec<i32, MAX_CLASSES>,
-    /// Cost of the inference alone; the unit is [`DeviceInfo::counter`].
+    /// Cost of the inference alone, not of the confidence; the unit is
+    /// [`DeviceInfo::counter`].
     pub cycles: u32,
+    /// Softmax probability of `class`: [`crate::top_probability`] of the logits and the
+    /// model's `logit_scale`, computed on the device, the same `f32` bits as on the host.
+    /// On the wire: 4 bytes, IEEE-754 binary32 little-endian (postcard's `f32`).
+    pub confidence: f32,
 }
 
 /// Why a frame got no regular answer. The device keeps serving after every one of these.
@@ -458,18 +466,18 @@ mod tests {
 
     #[test]
     fn wire_bytes_of_info_request_are_stable() {
-        // version 1, variant 0 (Info), then CRC-32 of [1, 0] little-endian, all COBS-encoded.
+        // version 2, variant 0 (Info), then CRC-32 of [2, 0] little-endian, all COBS-encoded.
         let req = Request {
             version: PROTOCOL_VERSION,
             body: RequestBody::Info,
         };
         let (buf, n) = frame_of(&req);
-        let crc = crate::CRC32.checksum(&[1, 0]).to_le_bytes();
-        let mut raw = [1u8, 0, crc[0], crc[1], crc[2], crc[3]];
+        let crc = crate::CRC32.checksum(&[2, 0]).to_le_bytes();
+        let mut raw = [2u8, 0, crc[0], crc[1], crc[2], crc[3]];
         let mut expected = [0u8; 16];
         let m = cobs::encode(&raw, &mut expected);
         assert_eq!(&buf[..n - 1], &expected[..m]);
-        raw[0] = 2;
+        raw[0] = 1;
         assert_ne!(&buf[..n - 1], &raw[..]);
     }
 
@@ -480,7 +488,51 @@ mod tests {
             body: RequestBody::Info,
         };
         let (buf, n) = frame_of(&req);
-        assert_eq!(&buf[..n], &[0x02, 0x01, 0x05, 0xbe, 0x23, 0xc2, 0x58, 0x00]);
+        assert_eq!(&buf[..n], &[0x02, 0x02, 0x05, 0x7d, 0x70, 0xef, 0x73, 0x00]);
+    }
+
+    /// PROTOCOL.md, "Versioning": a version-1 request (the previous protocol, e.g. an old
+    /// host) gets `UnsupportedVersion { received: 1, supported: 2 }`, whose payload layout is
+    /// the same in every version: version, variant 2 (`Error`), variant 4, two varints.
+    #[test]
+    fn a_version_1_request_gets_the_version_error_in_its_stable_layout() {
+        // The version-1 Info request of PROTOCOL.md version 1, byte for byte.
+        let mut v1_info = [0x02, 0x01, 0x05, 0xbe, 0x23, 0xc2, 0x58];
+        let err = decode_request(&mut v1_info).unwrap_err();
+        assert_eq!(
+            err,
+            ErrorReply::UnsupportedVersion {
+                received: 1,
+                supported: 2
+            }
+        );
+        let reply = Response {
+            version: PROTOCOL_VERSION,
+            body: ResponseBody::Error(err),
+        };
+        let (mut buf, n) = frame_of(&reply);
+        assert_eq!(unframe(&mut buf[..n - 1]).unwrap(), &[2, 2, 4, 1, 2]);
+    }
+
+    /// PROTOCOL.md: the `Classified` payload, byte for byte (the confidence as 4 bytes LE).
+    #[test]
+    fn classified_reply_bytes_match_protocol_md() {
+        let mut logits = Vec::new();
+        logits.extend_from_slice(&[-2, 300]).unwrap();
+        let reply = Response {
+            version: PROTOCOL_VERSION,
+            body: ResponseBody::Classified(Classification {
+                class: 1,
+                logits,
+                cycles: 46_560,
+                confidence: 0.75,
+            }),
+        };
+        let (mut buf, n) = frame_of(&reply);
+        assert_eq!(
+            unframe(&mut buf[..n - 1]).unwrap(),
+            &[0x02, 0x01, 0x01, 0x02, 0x03, 0xd8, 0x04, 0xe0, 0xeb, 0x02, 0x00, 0x00, 0x40, 0x3f]
+        );
     }
 
     #[test]
@@ -537,7 +589,7 @@ mod tests {
 
     #[test]
     fn unknown_operation_and_trailing_bytes_are_malformed() {
-        for payload in [&[1u8, 7][..], &[1, 0, 0][..]] {
+        for payload in [&[2u8, 7][..], &[2, 0, 0][..]] {
             let mut raw = [0u8; 8];
             raw[..payload.len()].copy_from_slice(payload);
             let crc = crate::CRC32.checksum(payload).to_le_bytes();
@@ -563,6 +615,7 @@ mod tests {
                 class: 2,
                 logits,
                 cycles: 123_456,
+                confidence: 0.987_654_3,
             }),
             ResponseBody::Info(DeviceInfo {
                 firmware_version: "0.1.0",
