@@ -257,7 +257,8 @@ function showChip(job, answer) {
   el.dataset.seq = String(job.seq);
   el.innerHTML =
     `<p><span class="badge ${same ? "same" : "diff"}" id="chip-verdict">${same ? "identical" : "DIFFERENT"}</span> ` +
-    `${escapeHtml(answer.board)} says <b id="chip-class">${answer.class}</b></p>` +
+    `${escapeHtml(answer.board)} says <b id="chip-class">${answer.class}</b>, ` +
+    `<span id="chip-confidence">${(100 * answer.confidence).toFixed(1)} %</span> confident</p>` +
     `<p><span class="count" id="chip-count">${answer.count.toLocaleString("en")}</span> ${escapeHtml(answer.unit)}</p>` +
     `<table><thead><tr><th>digit</th><th>browser</th><th>chip</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -12,7 +12,7 @@ use model_format::{Model, INPUT};
 use serde::Serialize;
 
 use crate::device::board::Board;
-use crate::device::classify::{check_device_model, open_port};
+use crate::device::classify::check_device_model;
 use crate::device::client::Client;
 use crate::device::firmware_build::build_firmware;
 use crate::device::qemu::SerialSession;
@@ -47,6 +47,8 @@ pub struct ChipAnswer {
     pub logits: Vec<i32>,
     /// Cost of the inference, in `unit`.
     pub count: u32,
+    /// The chip's softmax probability of `class` (protocol v2).
+    pub confidence: f32,
     pub unit: &'static str,
 }
 
@@ -65,7 +67,9 @@ impl Chip {
                     .context("cloning QEMU's UART socket")?;
                 (Box::new(stream), Some(session))
             }
-            ChipSource::Port { port, baud } => (Box::new(open_port(port, *baud)?), None),
+            ChipSource::Port { port, baud } => {
+                (Box::new(crate::device::ports::open(port, *baud)?), None)
+            }
         };
         let mut chip = Chip {
             client: Client::new(stream, Duration::from_secs(10)),
@@ -75,7 +79,7 @@ impl Chip {
         };
         let info = chip
             .client
-            .info()
+            .resync()
             .context("asking the device for Info")
             .map_err(|e| chip.explain(e))?;
         check_device_model(&info, model)?;
@@ -92,6 +96,7 @@ impl Chip {
             class: reply.class,
             logits: reply.logits.to_vec(),
             count: reply.cycles,
+            confidence: reply.confidence,
             unit: match self.counter {
                 CycleCounter::CpuCycles => "CPU cycles",
                 CycleCounter::QemuInstructions => "instructions (QEMU -icount)",
