@@ -105,6 +105,15 @@ class Measure:
                  rel_w1=g["W1"], rel_b1=g["b1"], rel_w2=g["W2"], rel_b2=g["b2"],
                  final_loss=j["train_final_loss"])
 
+    # -- the playground's WebAssembly module (built as `host serve` builds it) -------------
+    def m_wasm(self) -> None:
+        target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+        out = (ROOT / target / "wasm-build").resolve()
+        run(["cargo", "build", "-p", "tinynet-wasm", "--target", "wasm32-unknown-unknown",
+             "--profile", "wasm", "--quiet", "--target-dir", str(out)])
+        wasm = out / "wasm32-unknown-unknown" / "wasm" / "tinynet_wasm.wasm"
+        self.put("wasm", bytes=wasm.stat().st_size)
+
     # -- a 784-128-10 model on the chip (the BENCHMARKS command) -------------------------
     def m_h128(self) -> None:
         out = self.work / "h128"
