@@ -78,6 +78,62 @@ fn train_json_and_run_folder() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The smallest built-in widths (16 and 32 hidden units, for the smallest flash budgets) train,
+/// quantise and evaluate end to end: the int8 model file decodes, runs the shared integer kernel
+/// and gives the test accuracy the run reported.
+#[test]
+fn sixteen_and_thirty_two_hidden_units_train_quantise_and_evaluate() {
+    for hidden in ["16", "32"] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        let out = host(&[
+            "train",
+            "--hidden",
+            hidden,
+            "--iters",
+            "300",
+            "--lr",
+            "0.1",
+            "--init-std",
+            "0.01",
+            "--out",
+            run.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = last_json(&out);
+        assert_eq!(v["hidden"].to_string(), hidden);
+        let float = v["test_acc"].as_f64().unwrap();
+        let int8 = v["int8_test_acc"].as_f64().expect("an int8 accuracy");
+        assert!(float > 0.85, "hidden {hidden} learned: {v}");
+        assert!((int8 - float).abs() < 0.02, "hidden {hidden} int8 close to float: {v}");
+
+        let model = run.join("model.postcard");
+        let ckpt = run.join("model.ckpt");
+        let eval = host(&[
+            "eval",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(
+            eval.status.success(),
+            "{}",
+            String::from_utf8_lossy(&eval.stderr)
+        );
+        let e = last_json(&eval);
+        assert_eq!(e["hidden"].to_string(), hidden);
+        assert_eq!(e["float_test_acc"], v["test_acc"]);
+        assert_eq!(e["int8_test_acc"], v["int8_test_acc"]);
+    }
+}
+
 /// metrics.json of an `--epochs` run: the iterations it made (not the preset's 2,000) and
 /// the model id in hex, as every other output writes it.
 #[test]

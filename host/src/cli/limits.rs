@@ -174,6 +174,8 @@ mod tests {
         assert!(iters("-1").is_err());
         assert!(hidden("77").unwrap_err().contains("hidden size 77"));
         assert_eq!(hidden("1024"), Ok(1024));
+        assert_eq!(hidden("16"), Ok(16));
+        assert_eq!(hidden("32"), Ok(32));
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct TrainArgs {
     /// Named settings to start from; the flags below override them.
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     pub preset: Preset,
-    /// Hidden units: 50, 64, 100, 128, 200, 256, 512 or 1024.
+    /// Hidden units: 16, 32, 50, 64, 100, 128, 200, 256, 512 or 1024.
     #[arg(long, value_parser = limits::hidden)]
     pub hidden: Option<usize>,
     /// Training iterations (minibatches).

@@ -76,7 +76,7 @@ pub struct TuneArgs {
     /// Seeds the random search's sampler.
     #[arg(long)]
     pub search_seed: Option<u32>,
-    /// Hidden sizes, comma-separated (each one of 50, 64, 100, 128, 200, 256, 512, 1024).
+    /// Hidden sizes, comma-separated (each one of 16, 32, 50, 64, 100, 128, 200, 256, 512, 1024).
     #[arg(long, value_delimiter = ',', value_parser = super::limits::hidden)]
     pub hidden: Vec<usize>,
     /// Learning rates: a list `0.1,0.3` or, with --random, a range `0.01..1` (drawn log-uniformly).

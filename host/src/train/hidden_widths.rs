@@ -3,10 +3,10 @@
 //! buffer), so a size must be listed here to be usable.
 
 /// The hidden-layer widths `with_hidden!` dispatches to.
-pub const SUPPORTED: [usize; 8] = [50, 64, 100, 128, 200, 256, 512, 1024];
+pub const SUPPORTED: [usize; 10] = [16, 32, 50, 64, 100, 128, 200, 256, 512, 1024];
 
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("hidden size {0} is not built in; choose one of 50, 64, 100, 128, 200, 256, 512, 1024")]
+#[error("hidden size {0} is not built in; choose one of 16, 32, 50, 64, 100, 128, 200, 256, 512, 1024")]
 pub struct UnsupportedHidden(pub usize);
 
 /// `with_hidden!(h, f(args...))` calls `f::<H>(args...)` for the listed
@@ -15,6 +15,8 @@ pub struct UnsupportedHidden(pub usize);
 macro_rules! with_hidden {
     ($h:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
         match $h {
+            16 => $f::<16>($($arg),*),
+            32 => $f::<32>($($arg),*),
             50 => $f::<50>($($arg),*),
             64 => $f::<64>($($arg),*),
             100 => $f::<100>($($arg),*),
