@@ -110,7 +110,10 @@ fn sixteen_and_thirty_two_hidden_units_train_quantise_and_evaluate() {
         let float = v["test_acc"].as_f64().unwrap();
         let int8 = v["int8_test_acc"].as_f64().expect("an int8 accuracy");
         assert!(float > 0.85, "hidden {hidden} learned: {v}");
-        assert!((int8 - float).abs() < 0.02, "hidden {hidden} int8 close to float: {v}");
+        assert!(
+            (int8 - float).abs() < 0.02,
+            "hidden {hidden} int8 close to float: {v}"
+        );
 
         let model = run.join("model.postcard");
         let ckpt = run.join("model.ckpt");

@@ -145,6 +145,16 @@ pub fn fraction(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A decay strictly between 0 and 1 (`--ema`).
+pub fn decay(s: &str) -> Result<f64, String> {
+    let v = real(s)?;
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be above 0 and below 1, not {v}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +202,9 @@ mod tests {
         assert!(fraction("1").is_err());
         assert!(fraction("-0.1").is_err());
         assert!(fraction("nan").is_err());
+        assert_eq!(decay("0.999"), Ok(0.999));
+        for bad in ["0", "1", "-0.5", "nan"] {
+            assert!(decay(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -82,6 +82,13 @@ pub struct TrainArgs {
     /// Random elastic distortions: ALPHA,SIGMA in pixels (Simard et al. 2003 use 34,4).
     #[arg(long, value_parser = parse_elastic)]
     pub elastic: Option<augment::Elastic>,
+    /// Label smoothing EPS in [0, 1): train against (1 - EPS) onehot + EPS / 10, e.g. 0.1.
+    #[arg(long, value_parser = limits::fraction)]
+    pub label_smoothing: Option<f64>,
+    /// Keep an exponential moving average of the weights with this decay in (0, 1), e.g. 0.999;
+    /// the epoch lines, the evaluation and the written models use the average.
+    #[arg(long, value_parser = limits::decay)]
+    pub ema: Option<f64>,
     /// Run folder (default runs/<date>-<time>-h<hidden>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -195,6 +202,8 @@ fn apply_extras(a: &TrainArgs, x: &mut Extras) -> anyhow::Result<()> {
     }
     x.augment = a.augment.or(x.augment);
     x.elastic = a.elastic.or(x.elastic);
+    x.label_smoothing = a.label_smoothing.unwrap_or(x.label_smoothing);
+    x.ema = a.ema.or(x.ema);
     Ok(())
 }
 

@@ -55,6 +55,12 @@ pub fn settings_line(hidden: usize, t: &TrainConfig, x: &Extras) -> String {
     if let Some(e) = x.elastic {
         parts.push(format!("elastic α {} σ {}", e.alpha, e.sigma));
     }
+    if x.label_smoothing > 0.0 {
+        parts.push(format!("label smoothing {}", x.label_smoothing));
+    }
+    if let Some(d) = x.ema {
+        parts.push(format!("weight EMA {d}"));
+    }
     parts.push(format!("batch {}", t.batch_size));
     parts.join(", ")
 }
@@ -79,5 +85,10 @@ mod tests {
              dropout hidden 0.3, affine ±10° ±10 % ±2 px, batch 128"
         );
         assert!(!line.contains("momentum"), "{line}");
+        let mut x = b.extras.clone();
+        x.label_smoothing = 0.1;
+        x.ema = Some(0.999);
+        assert!(settings_line(b.hidden, &b.train, &x)
+            .ends_with("label smoothing 0.1, weight EMA 0.999, batch 128"));
     }
 }

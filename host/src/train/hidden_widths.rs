@@ -6,7 +6,9 @@
 pub const SUPPORTED: [usize; 10] = [16, 32, 50, 64, 100, 128, 200, 256, 512, 1024];
 
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("hidden size {0} is not built in; choose one of 16, 32, 50, 64, 100, 128, 200, 256, 512, 1024")]
+#[error(
+    "hidden size {0} is not built in; choose one of 16, 32, 50, 64, 100, 128, 200, 256, 512, 1024"
+)]
 pub struct UnsupportedHidden(pub usize);
 
 /// `with_hidden!(h, f(args...))` calls `f::<H>(args...)` for the listed

@@ -243,26 +243,28 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
     /// Softmax cross-entropy data loss plus L2 loss; no gradients.
     pub fn loss(&self, x: &[T], y: &[u8], reg: T) -> T {
         let fwd = self.forward(x);
-        softmax_loss(&fwd.scores, y, None) + self.reg_loss(reg)
+        softmax_loss(&fwd.scores, y, None, T::zero()) + self.reg_loss(reg)
     }
 
     /// Loss and all four gradients (written into `grads`).
     pub fn loss_and_grads(&self, x: &[T], y: &[u8], reg: T, grads: &mut Grads<T, I, H, C>) -> T {
-        self.loss_and_grads_masked(x, y, reg, None, grads)
+        self.loss_and_grads_masked(x, y, reg, T::zero(), None, grads)
     }
 
-    /// `loss_and_grads` with inverted dropout on the hidden layer (see `forward_masked`).
+    /// `loss_and_grads` with label smoothing `label_smoothing` (see `softmax_loss`) and
+    /// inverted dropout on the hidden layer (see `forward_masked`).
     pub fn loss_and_grads_masked(
         &self,
         x: &[T],
         y: &[u8],
         reg: T,
+        label_smoothing: T,
         hidden_scale: Option<&[T]>,
         grads: &mut Grads<T, I, H, C>,
     ) -> T {
         let fwd = self.forward_masked(x, hidden_scale);
         let mut dscores = fwd.scores.clone();
-        let data_loss = softmax_loss(&fwd.scores, y, Some(&mut dscores));
+        let data_loss = softmax_loss(&fwd.scores, y, Some(&mut dscores), label_smoothing);
 
         // Layer 2: dW2 = hiddenᵀ dS + reg W2, db2 = Σ_rows dS
         gemm_into!(grads.w2, batch_t(&fwd.hidden), &dscores);
@@ -296,15 +298,17 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
     }
 }
 
-/// Mean softmax cross-entropy of `scores` against `y`; when `dscores` is
-/// given it receives d(loss)/d(scores) = (softmax - onehot) / n.
+/// Mean softmax cross-entropy of `scores` against the targets `t = (1 - eps) onehot(y) + eps / C`
+/// (label smoothing `eps`; 0 is the plain cross-entropy, computed exactly as before smoothing
+/// existed); when `dscores` is given it receives d(loss)/d(scores) = (softmax - t) / n.
 pub fn softmax_loss<T: Real, const C: usize>(
     scores: &Batch<T, C>,
     y: &[u8],
     dscores: Option<&mut Batch<T, C>>,
+    label_smoothing: T,
 ) -> T {
     let inv_n = T::one() / nalgebra::convert::<f64, T>(scores.nrows() as f64);
-    softmax_terms(scores, y, dscores, inv_n)
+    softmax_terms(scores, y, dscores, inv_n, label_smoothing)
 }
 
 /// The rows' share of the mean softmax cross-entropy of a batch of `1 /
@@ -315,8 +319,9 @@ pub fn softmax_rows<T: Real, const C: usize>(
     y: &[u8],
     dscores: &mut Batch<T, C>,
     inv_n: T,
+    label_smoothing: T,
 ) -> T {
-    softmax_terms(scores, y, Some(dscores), inv_n)
+    softmax_terms(scores, y, Some(dscores), inv_n, label_smoothing)
 }
 
 fn softmax_terms<T: Real, const C: usize>(
@@ -324,8 +329,13 @@ fn softmax_terms<T: Real, const C: usize>(
     y: &[u8],
     mut dscores: Option<&mut Batch<T, C>>,
     inv_n: T,
+    label_smoothing: T,
 ) -> T {
     assert_eq!(scores.nrows(), y.len(), "one label per row");
+    // Targets: `off` for every class, `on` for the label. With no smoothing these are
+    // exactly 0 and 1, so the gradient keeps its bits.
+    let off = label_smoothing / nalgebra::convert::<f64, T>(C as f64);
+    let on = T::one() - label_smoothing + off;
     let mut loss = T::zero();
     let mut probs = [T::zero(); C];
     for (r, row) in scores.row_iter().enumerate() {
@@ -337,11 +347,21 @@ fn softmax_terms<T: Real, const C: usize>(
         }
         let label = y[r] as usize;
         // log softmax computed from the shifted scores keeps it finite
-        loss -= row[label] - max - sum.ln();
+        if label_smoothing == T::zero() {
+            loss -= row[label] - max - sum.ln();
+        } else {
+            // -Σ_k t_k log p_k with Σ_k t_k = 1: ln(sum) - Σ_k t_k (s_k - max).
+            let mut dot = T::zero();
+            for (k, &s) in row.iter().enumerate() {
+                let target = if k == label { on } else { off };
+                dot += target * (s - max);
+            }
+            loss += sum.ln() - dot;
+        }
         if let Some(d) = dscores.as_deref_mut() {
             for (k, p) in probs.iter().enumerate() {
-                let onehot = if k == label { T::one() } else { T::zero() };
-                d[(r, k)] = (*p / sum - onehot) * inv_n;
+                let target = if k == label { on } else { off };
+                d[(r, k)] = (*p / sum - target) * inv_n;
             }
         }
     }
@@ -385,15 +405,62 @@ mod tests {
             .map(|i| if i % 3 == 0 { 0.0 } else { 1.5 })
             .collect();
         let mut grads = TwoLayerNet::zeros();
-        net.loss_and_grads_masked(&x, &y, 0.01, Some(&mask), &mut grads);
+        net.loss_and_grads_masked(&x, &y, 0.01, 0.0, Some(&mask), &mut grads);
         for (p, name) in PARAM_NAMES.iter().enumerate() {
             let num = crate::train::gradcheck::numerical_gradient(&mut net, p, 1e-5, |n| {
                 let fwd = n.forward_masked(&x, Some(&mask));
-                softmax_loss(&fwd.scores, &y, None) + n.reg_loss(0.01)
+                softmax_loss(&fwd.scores, &y, None, 0.0) + n.reg_loss(0.01)
             });
             let err = crate::train::gradcheck::rel_error(&num, grads.slices()[p]);
             assert!(err < 1e-6, "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn label_smoothing_gradients_match_numerical() {
+        let mut rng = NumpyRng::new(4);
+        let mut net = TwoLayerNet::<f64, 6, 8, 5>::init(0.5, &mut rng);
+        let x: Vec<f64> = (0..6 * 7).map(|_| rng.randn()).collect();
+        let y = [0u8, 1, 2, 3, 4, 0, 2];
+        let mask: Vec<f64> = (0..7 * 8)
+            .map(|i| if i % 4 == 0 { 0.0 } else { 4.0 / 3.0 })
+            .collect();
+        for eps in [0.1, 0.5] {
+            for scale in [None, Some(&mask[..])] {
+                let mut grads = TwoLayerNet::zeros();
+                let loss = net.loss_and_grads_masked(&x, &y, 0.01, eps, scale, &mut grads);
+                let f = |n: &TwoLayerNet<f64, 6, 8, 5>| {
+                    softmax_loss(&n.forward_masked(&x, scale).scores, &y, None, eps)
+                        + n.reg_loss(0.01)
+                };
+                assert!((loss - f(&net)).abs() < 1e-12, "the loss it returns");
+                for (p, name) in PARAM_NAMES.iter().enumerate() {
+                    let num = crate::train::gradcheck::numerical_gradient(&mut net, p, 1e-5, f);
+                    let err = crate::train::gradcheck::rel_error(&num, grads.slices()[p]);
+                    assert!(err < 1e-6, "eps {eps} {name}: {err}");
+                }
+            }
+        }
+    }
+
+    /// The smoothed loss is the cross-entropy against the soft targets, written out.
+    #[test]
+    fn label_smoothing_is_cross_entropy_against_soft_targets() {
+        let scores = Batch::<f64, 3>::from_row_slice(&[2.0, -1.0, 0.5, 0.0, 3.0, 1.0]);
+        let y = [0u8, 2];
+        let eps = 0.3;
+        let mut want = 0.0;
+        for (r, &label) in y.iter().enumerate() {
+            let row: Vec<f64> = (0..3).map(|k| scores[(r, k)]).collect();
+            let z: f64 = row.iter().map(|s| s.exp()).sum();
+            for (k, s) in row.iter().enumerate() {
+                let t = if k == label as usize { 1.0 - eps } else { 0.0 } + eps / 3.0;
+                want -= t * (s.exp() / z).ln();
+            }
+        }
+        want /= 2.0;
+        let got = softmax_loss(&scores, &y, None, eps);
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
     }
 
     #[test]

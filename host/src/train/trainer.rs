@@ -125,6 +125,15 @@ pub struct Extras {
     /// Random elastic distortion of every training image, when set.
     #[serde(default)]
     pub elastic: Option<Elastic>,
+    /// Label smoothing: the loss is the cross-entropy against `(1 - eps) onehot + eps / classes`
+    /// (0: the plain cross-entropy).
+    #[serde(default)]
+    pub label_smoothing: f64,
+    /// Decay of an exponential moving average of the weights, updated after every step,
+    /// when set: the epoch marks evaluate the average and training ends with the net set to
+    /// it (so the checkpoint and the int8 model are the average).
+    #[serde(default)]
+    pub ema: Option<f64>,
 }
 
 impl Default for Extras {
@@ -136,6 +145,8 @@ impl Default for Extras {
             dropout_hidden: 0.0,
             augment: None,
             elastic: None,
+            label_smoothing: 0.0,
+            ema: None,
         }
     }
 }
@@ -320,6 +331,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C
             None
         };
         let reg: T = nalgebra::convert(self.cfg.reg);
+        let smoothing: T = nalgebra::convert(self.extras.label_smoothing);
         match sparse {
             Some(rows) => net.loss_and_grads_sparse(
                 rows,
@@ -327,13 +339,19 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C
                 &self.mean_t,
                 &self.y_batch,
                 reg,
+                smoothing,
                 mask,
                 &mut self.grads,
                 &mut self.sparse,
             ),
-            None => {
-                net.loss_and_grads_masked(&self.x_batch, &self.y_batch, reg, mask, &mut self.grads)
-            }
+            None => net.loss_and_grads_masked(
+                &self.x_batch,
+                &self.y_batch,
+                reg,
+                smoothing,
+                mask,
+                &mut self.grads,
+            ),
         }
         .into()
     }
@@ -421,6 +439,39 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> Learner<T, I, H, C
     }
 }
 
+/// The exponential moving average of the weights (`Extras::ema`).
+struct WeightAverage<T: Real, const I: usize, const H: usize, const C: usize> {
+    net: TwoLayerNet<T, I, H, C>,
+    decay: f64,
+    updates: u64,
+}
+
+impl<T: Real, const I: usize, const H: usize, const C: usize> WeightAverage<T, I, H, C> {
+    fn new(net: &TwoLayerNet<T, I, H, C>, decay: f64) -> Self {
+        Self {
+            net: net.clone(),
+            decay,
+            updates: 0,
+        }
+    }
+
+    /// `avg += (1 - d) (w - avg)` with `d = min(decay, (1 + t) / (10 + t))` after `t` updates:
+    /// the ramp (as TensorFlow's `ExponentialMovingAverage` with `num_updates`) lets the
+    /// average leave the random initial weights within a few hundred steps, where 0.999
+    /// alone would keep e^-1 of them for 1,000 steps, a third of a short run's epochs.
+    fn update(&mut self, net: &TwoLayerNet<T, I, H, C>) {
+        let t = self.updates as f64;
+        let d = self.decay.min((1.0 + t) / (10.0 + t));
+        self.updates += 1;
+        let rate: T = nalgebra::convert(1.0 - d);
+        for (avg, w) in self.net.slices_mut().into_iter().zip(net.slices()) {
+            for (a, &w) in avg.iter_mut().zip(w) {
+                *a += rate * (w - *a);
+            }
+        }
+    }
+}
+
 /// Train `net` in place for `cfg.num_iters` steps the homework's way (SGD with momentum,
 /// per-epoch decay; `Extras::default()` adds nothing else). `rng` drives minibatch sampling. At
 /// each epoch start (as the homework counts them) it records batch and validation accuracy;
@@ -443,6 +494,7 @@ pub fn train<T: Real, const I: usize, const H: usize, const C: usize>(
         0
     };
     let mut learner = Learner::new(cfg, extras, aux_seed, data.mean_image);
+    let mut average = extras.ema.map(|decay| WeightAverage::new(net, decay));
     let mut stats = TrainStats::default();
     // The loop runs on a rayon worker: the step's parallel passes then start
     // without a hand-off from this thread (with one rayon thread they run
@@ -463,11 +515,16 @@ pub fn train<T: Real, const I: usize, const H: usize, const C: usize>(
                     loss,
                 });
             }
+            if let Some(average) = &mut average {
+                average.update(net);
+            }
             stats.loss_history.push(loss);
             observer.iteration(it, loss);
             if it.is_multiple_of(per_epoch) {
-                let train_acc = learner.batch_accuracy(net, data.train);
-                let val_acc = accuracy(net, data.val);
+                // The net evaluated (and in the end kept): the average, when there is one.
+                let evaluated = average.as_ref().map_or(&*net, |a| &a.net);
+                let train_acc = learner.batch_accuracy(evaluated, data.train);
+                let val_acc = accuracy(evaluated, data.val);
                 stats.train_acc_history.push(train_acc);
                 stats.val_acc_history.push(val_acc);
                 observer.epoch(it / per_epoch, train_acc, val_acc, learner.learning_rate);
@@ -478,6 +535,9 @@ pub fn train<T: Real, const I: usize, const H: usize, const C: usize>(
         }
         Ok(())
     })?;
+    if let Some(average) = average {
+        *net = average.net;
+    }
     Ok(stats)
 }
 
@@ -489,6 +549,17 @@ fn validate_extras(extras: &Extras, mean_len: usize, input: usize) -> Result<(),
     ] {
         if !(0.0..1.0).contains(&p) {
             return bad(format!("{name} dropout must be in [0, 1), got {p}"));
+        }
+    }
+    if !(0.0..1.0).contains(&extras.label_smoothing) {
+        return bad(format!(
+            "label smoothing must be in [0, 1), got {}",
+            extras.label_smoothing
+        ));
+    }
+    if let Some(d) = extras.ema {
+        if !(d > 0.0 && d < 1.0) {
+            return bad(format!("the EMA decay must be in (0, 1), got {d}"));
         }
     }
     if extras.distorts() && (input != crate::data::mnist::PIXELS || mean_len != input) {
@@ -582,6 +653,85 @@ mod tests {
     }
 
     #[test]
+    fn weight_average_follows_its_ramped_decay() {
+        // From zeros towards a constant net of ones: after t updates the average is
+        // 1 - Π d_i with d_i = min(decay, (1 + i) / (10 + i)).
+        let mut avg = WeightAverage::new(&TwoLayerNet::<f64, 2, 4, 3>::zeros(), 0.5);
+        let mut ones = TwoLayerNet::<f64, 2, 4, 3>::zeros();
+        ones.slices_mut()
+            .into_iter()
+            .flatten()
+            .for_each(|w| *w = 1.0);
+        let mut keep = 1.0;
+        for i in 0..20 {
+            avg.update(&ones);
+            keep *= f64::min(0.5, (1.0 + i as f64) / (10.0 + i as f64));
+            for w in avg.net.slices().into_iter().flatten() {
+                assert!((w - (1.0 - keep)).abs() < 1e-12, "update {i}: {w}");
+            }
+        }
+    }
+
+    /// The average only watches: the steps (losses) are the same as without it, and the net
+    /// training returns is the average, not the last step's weights.
+    #[test]
+    fn ema_keeps_the_trajectory_and_returns_the_average() {
+        let data = blobs(&mut NumpyRng::new(0), 300);
+        let run = |ema: Option<f64>| {
+            let mut rng = NumpyRng::new(42);
+            let mut net = TwoLayerNet::<f64, 2, 8, 3>::init(0.1, &mut rng);
+            let extras = Extras {
+                ema,
+                ..Extras::default()
+            };
+            let stats = train(
+                &mut net,
+                TrainData::dense(&data, &data),
+                &cfg(),
+                &extras,
+                &mut rng,
+                &mut NoObserver,
+            )
+            .unwrap();
+            (net, stats)
+        };
+        let (plain, plain_stats) = run(None);
+        let (averaged, ema_stats) = run(Some(0.9));
+        assert_eq!(plain_stats.loss_history, ema_stats.loss_history);
+        assert_ne!(plain.slices()[0], averaged.slices()[0]);
+        assert!(accuracy(&averaged, &data) > 0.98);
+    }
+
+    #[test]
+    fn label_smoothing_trains_and_changes_the_loss() {
+        let data = blobs(&mut NumpyRng::new(0), 300);
+        let run = |label_smoothing: f64| {
+            let mut rng = NumpyRng::new(42);
+            let mut net = TwoLayerNet::<f64, 2, 8, 3>::init(0.1, &mut rng);
+            let extras = Extras {
+                label_smoothing,
+                ..Extras::default()
+            };
+            let stats = train(
+                &mut net,
+                TrainData::dense(&data, &data),
+                &cfg(),
+                &extras,
+                &mut rng,
+                &mut NoObserver,
+            )
+            .unwrap();
+            (accuracy(&net, &data), stats.loss_history)
+        };
+        let (acc, smoothed) = run(0.1);
+        assert!(acc > 0.98, "accuracy {acc}");
+        // The smoothed targets cannot be fitted exactly: the loss stays above the entropy
+        // of (0.9333, 0.0333, 0.0333), about 0.28, where the plain loss falls below 0.2.
+        assert!(*smoothed.last().unwrap() > 0.25, "{:?}", smoothed.last());
+        assert!(*run(0.0).1.last().unwrap() < 0.2);
+    }
+
+    #[test]
     fn divergence_is_reported_with_iteration_and_rate() {
         let mut rng = NumpyRng::new(0);
         let data = blobs(&mut rng, 60);
@@ -641,6 +791,37 @@ mod tests {
                 TrainData::dense(&data, &data),
                 &bad,
                 &Extras::default(),
+                &mut NumpyRng::new(0),
+                &mut NoObserver,
+            );
+            assert!(
+                matches!(r, Err(TrainError::Invalid(_))),
+                "{bad:?} gave {r:?}"
+            );
+        }
+        for bad in [
+            Extras {
+                label_smoothing: 1.0,
+                ..Extras::default()
+            },
+            Extras {
+                label_smoothing: -0.1,
+                ..Extras::default()
+            },
+            Extras {
+                ema: Some(1.0),
+                ..Extras::default()
+            },
+            Extras {
+                ema: Some(0.0),
+                ..Extras::default()
+            },
+        ] {
+            let r = train(
+                &mut net,
+                TrainData::dense(&data, &data),
+                &cfg(),
+                &bad,
                 &mut NumpyRng::new(0),
                 &mut NoObserver,
             );

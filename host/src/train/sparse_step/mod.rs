@@ -146,6 +146,7 @@ struct Inputs<'a, T> {
     batch: &'a [usize],
     mean: &'a [T],
     y: &'a [u8],
+    label_smoothing: T,
     hidden_scale: Option<&'a [T]>,
 }
 
@@ -161,6 +162,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
         mean: &[T],
         y: &[u8],
         reg: T,
+        label_smoothing: T,
         hidden_scale: Option<&[T]>,
         grads: &mut Grads<T, I, H, C>,
         s: &mut SparseScratch<T, H, C>,
@@ -173,6 +175,7 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
             batch,
             mean,
             y,
+            label_smoothing,
             hidden_scale,
         };
 
@@ -267,7 +270,13 @@ impl<T: Real, const I: usize, const H: usize, const C: usize> TwoLayerNet<T, I, 
             col.add_scalar_mut(self.b2[k]);
         }
         let inv_n = T::one() / nalgebra::convert::<f64, T>(n as f64);
-        half.loss = softmax_rows(&half.scores, &x.y[rows.clone()], &mut half.dscores, inv_n);
+        half.loss = softmax_rows(
+            &half.scores,
+            &x.y[rows.clone()],
+            &mut half.dscores,
+            inv_n,
+            x.label_smoothing,
+        );
 
         // dH = (dS W2ᵀ) ⊙ [hidden > 0] (⊙ scale), stored transposed.
         let dscores_t = MatrixView::from_slice_with_strides_generic(
@@ -321,7 +330,7 @@ mod tests {
             .collect()
     }
 
-    fn check<const I: usize, const H: usize, const C: usize>(masked: bool) {
+    fn check<const I: usize, const H: usize, const C: usize>(masked: bool, smoothing: f64) {
         let mut rng = NumpyRng::new(11);
         let net = TwoLayerNet::<f64, I, H, C>::init(0.3, &mut rng);
         let pixels = images(30, I, &mut rng);
@@ -340,11 +349,12 @@ mod tests {
         let scale = masked.then_some(&scale[..]);
 
         let mut want = TwoLayerNet::zeros();
-        let want_loss = net.loss_and_grads_masked(&x, &y, 0.01, scale, &mut want);
+        let want_loss = net.loss_and_grads_masked(&x, &y, 0.01, smoothing, scale, &mut want);
         let mut got = TwoLayerNet::zeros();
         let mut s = SparseScratch::default();
-        let got_loss =
-            net.loss_and_grads_sparse(&rows, &batch, &mean, &y, 0.01, scale, &mut got, &mut s);
+        let got_loss = net.loss_and_grads_sparse(
+            &rows, &batch, &mean, &y, 0.01, smoothing, scale, &mut got, &mut s,
+        );
         assert!(
             (got_loss - want_loss).abs() < 1e-12,
             "{got_loss} vs {want_loss}"
@@ -357,8 +367,14 @@ mod tests {
 
     #[test]
     fn sparse_step_equals_the_dense_step() {
-        check::<37, 9, 4>(false);
-        check::<64, 200, 10>(false);
+        check::<37, 9, 4>(false, 0.0);
+        check::<64, 200, 10>(false, 0.0);
+    }
+
+    #[test]
+    fn sparse_step_equals_the_dense_step_with_label_smoothing() {
+        check::<37, 9, 4>(false, 0.1);
+        check::<64, 200, 10>(true, 0.2);
     }
 
     /// The halves are fixed by the batch and every sum runs in batch
@@ -379,7 +395,9 @@ mod tests {
             let mut grads = TwoLayerNet::zeros();
             let mut s = SparseScratch::default();
             let loss = pool.install(|| {
-                net.loss_and_grads_sparse(&rows, &batch, &mean, &y, 0.01, None, &mut grads, &mut s)
+                net.loss_and_grads_sparse(
+                    &rows, &batch, &mean, &y, 0.01, 0.0, None, &mut grads, &mut s,
+                )
             });
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             (loss.to_bits(), grads.slices().map(bits))
@@ -389,6 +407,6 @@ mod tests {
 
     #[test]
     fn sparse_step_equals_the_dense_step_with_hidden_dropout() {
-        check::<37, 9, 4>(true);
+        check::<37, 9, 4>(true, 0.0);
     }
 }
