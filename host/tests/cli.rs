@@ -407,6 +407,10 @@ fn real_flags_reject_nan_infinity_and_out_of_range() {
         ("--dropout-input", "1", "below 1"),
         ("--dropout-hidden", "nan", "finite"),
         ("--weight-decay", "-1", "must be 0 or more"),
+        ("--label-smoothing", "1", "below 1"),
+        ("--label-smoothing", "-0.1", "must be at least 0"),
+        ("--ema", "1", "must be above 0 and below 1"),
+        ("--ema", "0", "must be above 0 and below 1"),
     ] {
         let arg = format!("{flag}={value}");
         let err = rejected_before_running(&["train", "--iters", "1", &arg], &[want]);
