@@ -366,9 +366,24 @@ fn title_area<'a>(
         head.draw_text(text, &style, (w as i32 / 2, y))?;
         Ok(())
     };
-    center(8, 24.0, title)?;
-    center(38, 16.0, subtitle)?;
+    center(8, fitting_size(&head, title, 24.0, w)?, title)?;
+    center(38, fitting_size(&head, subtitle, 16.0, w)?, subtitle)?;
     Ok(body)
+}
+
+/// The largest font size up to `size` (down to 60 % of it) at which `text` fits `width` with
+/// a margin: an AdamW run with every extra has a settings line wider than the picture.
+fn fitting_size(area: &Area<'_>, text: &str, size: f64, width: u32) -> Result<f64, Box<dyn Error>> {
+    let room = width.saturating_sub(24);
+    let mut s = size;
+    while s > size * 0.6 {
+        let (w, _) = area.estimate_text_size(text, &TextStyle::from((FONT, s).into_font()))?;
+        if w <= room {
+            break;
+        }
+        s -= 0.5;
+    }
+    Ok(s)
 }
 
 /// Every finite value of every series (a diverged run's NaN or inf must not set an axis).
@@ -414,7 +429,10 @@ fn loss_panel(
     for &(name, values, color) in series {
         let w = smoothing_window(values.len());
         let raw = values.iter().copied().enumerate().filter_map(on_axis);
-        chart.draw_series(LineSeries::new(raw, color.mix(0.25)))?;
+        // Tens of thousands of faint segments overlap into a solid band that hides the
+        // average: fade them further the longer the run.
+        let faint = 0.25 * (2_000.0 / values.len().max(1) as f64).clamp(0.15, 1.0);
+        chart.draw_series(LineSeries::new(raw, color.mix(faint)))?;
         let smoothed = smooth(values, w);
         chart
             .draw_series(LineSeries::new(
