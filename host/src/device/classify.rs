@@ -185,15 +185,7 @@ pub fn classify_port(
         .with_context(|| format!("reading the model {}", model_path.display()))?;
     let model =
         Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
-    let serial = super::ports::open(port, baud)?;
-    let mut client = Client::new(serial, Duration::from_secs(5));
-    let reply_timeout = Duration::from_secs(5);
-    super::ports::wait_for_info(
-        &mut client,
-        reply_timeout,
-        reply_timeout,
-        &format!("{port} does not answer: {}", super::ports::no_answer_hint()),
-    )?;
+    let mut client = super::ports::connect(port, baud)?;
     let report = classify_on(&mut client, &model, images, progress_dots)?;
     println!("\n{report}");
     report.check()

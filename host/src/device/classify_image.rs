@@ -95,14 +95,7 @@ pub fn classify_image(
     let device = match device {
         ImageDevice::None => None,
         ImageDevice::Port { port, baud } => {
-            let reply_timeout = Duration::from_secs(5);
-            let mut client = Client::new(super::ports::open(port, *baud)?, reply_timeout);
-            super::ports::wait_for_info(
-                &mut client,
-                reply_timeout,
-                reply_timeout,
-                &format!("{port} does not answer: {}", super::ports::no_answer_hint()),
-            )?;
+            let mut client = super::ports::connect(port, *baud)?;
             Some(ask_device(&mut client, &model, &loaded)?)
         }
         ImageDevice::Qemu { board, elf } => {

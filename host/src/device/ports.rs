@@ -167,6 +167,20 @@ pub fn open(port: &str, baud: u32) -> anyhow::Result<Box<dyn SerialPort>> {
         .map_err(|e| anyhow::anyhow!(open_error_hint(port, &e, &available_ports())))
 }
 
+/// Open `port` and wait (5 s) for the firmware's `Info`: a client ready for requests, or the
+/// error that says why the port is silent. `classify --port` and `classify --image --port`.
+pub fn connect(port: &str, baud: u32) -> anyhow::Result<Client<Box<dyn SerialPort>>> {
+    let reply_timeout = Duration::from_secs(5);
+    let mut client = Client::new(open(port, baud)?, reply_timeout);
+    wait_for_info(
+        &mut client,
+        reply_timeout,
+        reply_timeout,
+        &format!("{port} does not answer: {}", no_answer_hint()),
+    )?;
+    Ok(client)
+}
+
 /// The hint for a port that never answers: the usual cause is a board without our firmware.
 pub fn no_answer_hint() -> String {
     let boards = Board::all()
