@@ -55,6 +55,10 @@ cargo test
 echo "== the playground in a real browser (host serve --qemu, chromium, playwright-core)"
 start=$SECONDS
 (cd playground/e2e && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
-cargo build -p host
-node playground/e2e/browser-test.mjs target/debug/host
+# The host binary `cargo test` just built for its CLI tests (CARGO_BIN_EXE_host). A
+# `cargo build -p host` here would compile it again (78 s in CI): one crate's feature set is not
+# the workspace's.
+host_bin=${CARGO_TARGET_DIR:-target}/debug/host
+[ -x "$host_bin" ] || { echo "$host_bin is missing: cargo test should have built it" >&2; exit 1; }
+node playground/e2e/browser-test.mjs "$host_bin"
 echo "browser test: $((SECONDS - start)) s (npm ci included)"

@@ -40,15 +40,20 @@ fn decode_png(path: &Path) -> (u32, u32, f64) {
     )
 }
 
-/// A short real training run written by the `cli::train::train_and_write`, as `host train` does.
+/// A short real training run written by `report::training::train_and_write`, as `host train` does.
 fn trained_run_folder(name: &str) -> PathBuf {
     let dir = temp_dir(name);
     let mut s = Preset::Default.settings();
     s.hidden = 50;
     s.epochs = None;
     s.train.num_iters = 300; // two epoch marks (0 and 275)
-    host::cli::train::train_and_write(&s, &mnist::default_data_dir(), Some(dir.clone()), true)
-        .expect("short training run");
+    host::report::training::train_and_write(
+        &s,
+        &mnist::default_data_dir(),
+        Some(dir.clone()),
+        true,
+    )
+    .expect("short training run");
     dir
 }
 
@@ -164,8 +169,13 @@ fn bad_run_folders_give_clear_errors() {
     s.hidden = 50;
     s.epochs = None;
     s.train.num_iters = 5;
-    host::cli::train::train_and_write(&s, &mnist::default_data_dir(), Some(src.clone()), true)
-        .unwrap();
+    host::report::training::train_and_write(
+        &s,
+        &mnist::default_data_dir(),
+        Some(src.clone()),
+        true,
+    )
+    .unwrap();
     std::fs::copy(src.join("metrics.json"), empty.join("metrics.json")).unwrap();
     std::fs::write(empty.join("model.ckpt"), b"not a checkpoint").unwrap();
     let e = report_err(&[empty.to_str().unwrap()]);

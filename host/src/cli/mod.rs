@@ -3,6 +3,7 @@
 
 pub mod device;
 pub mod eval;
+pub mod frontier;
 pub mod homework;
 pub mod limits;
 pub mod many_runs;
@@ -61,6 +62,9 @@ pub enum Command {
     /// The browser playground on 127.0.0.1: draw a digit, see the int8 net (compiled to
     /// WebAssembly) classify it, with --qemu or --port-device beside the chip's own answer.
     Serve(serve::ServeArgs),
+    /// The accuracy frontier: train each size preset (h16 ... best), run its int8 model in QEMU
+    /// on an M4 and an M0, and write the table and picture of accuracy against flash (~35 min).
+    Frontier(Box<frontier::FrontierArgs>),
 }
 
 /// Run one parsed command line.
@@ -80,5 +84,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Report(a)) => report::run(a),
         Some(Command::Homework(a)) => homework::run(a),
         Some(Command::Serve(a)) => serve::run(a),
+        Some(Command::Frontier(a)) => frontier::run(*a),
     }
 }

@@ -41,10 +41,10 @@ pub const RUN_PICTURES: [&str; 5] = [
 ];
 
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
-type DrawResult = Result<(), Box<dyn Error>>;
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(crate) type DrawResult = Result<(), Box<dyn Error>>;
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 /// Register the bundled font with plotters once per process.
 fn ensure_font() -> anyhow::Result<()> {
@@ -59,7 +59,7 @@ fn ensure_font() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn draw_png(
+pub(crate) fn draw_png(
     path: &Path,
     size: (u32, u32),
     f: impl FnOnce(&Area<'_>) -> DrawResult,
@@ -350,7 +350,7 @@ fn smoothing_window(n: usize) -> usize {
     (n / 50).max(1) | 1
 }
 
-fn title_area<'a>(
+pub(crate) fn title_area<'a>(
     area: &Area<'a>,
     title: &str,
     subtitle: &str,
@@ -603,7 +603,7 @@ fn line_chart<'a>(
     Ok(chart)
 }
 
-fn draw_legend<'a, X: Ranged, Y: Ranged>(
+pub(crate) fn draw_legend<'a, X: Ranged, Y: Ranged>(
     chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
     position: SeriesLabelPosition,
 ) -> DrawResult {

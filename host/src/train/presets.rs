@@ -16,6 +16,16 @@ pub enum Preset {
     HomeworkFixed,
     /// The homework's section 8: as above with start rate 1e-2 and decay 0.95/epoch (~0.94 val).
     HomeworkDecay,
+    /// The frontier's smallest net: hidden 16 (a 13 KB int8 model).
+    H16,
+    /// Hidden 32 (26 KB int8 model).
+    H32,
+    /// Hidden 64 (51 KB int8 model).
+    H64,
+    /// Hidden 128 (102 KB int8 model).
+    H128,
+    /// Hidden 256 (203 KB int8 model).
+    H256,
     /// Beyond the homework: hidden 512 (int8 fits a 512 KB STM32F411), AdamW, cosine
     /// schedule, hidden dropout 0.3, random affine distortions, 80 epochs: 99.07 % test, ~4 min
     /// on 2 cores.
@@ -55,6 +65,11 @@ impl Preset {
         };
         match self {
             Preset::Default => base,
+            Preset::H16 => Preset::Best.sized(16),
+            Preset::H32 => Preset::Best.sized(32),
+            Preset::H64 => Preset::Best.sized(64),
+            Preset::H128 => Preset::Best.sized(128),
+            Preset::H256 => Preset::Best.sized(256),
             Preset::Best => RunSettings {
                 hidden: 512,
                 init_std: 0.05,
@@ -119,12 +134,67 @@ impl Preset {
     }
 }
 
+impl Preset {
+    /// The `--preset` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Default => "default",
+            Preset::HomeworkFixed => "homework-fixed",
+            Preset::HomeworkDecay => "homework-decay",
+            Preset::H16 => "h16",
+            Preset::H32 => "h32",
+            Preset::H64 => "h64",
+            Preset::H128 => "h128",
+            Preset::H256 => "h256",
+            Preset::Best => "best",
+        }
+    }
+
+    /// This preset's recipe at another hidden size.
+    fn sized(self, hidden: usize) -> RunSettings {
+        RunSettings {
+            hidden,
+            ..self.settings()
+        }
+    }
+}
+
 impl RunSettings {
     /// Iterations this run will make on `num_train` rows.
     pub fn iterations(&self, num_train: usize) -> usize {
         match self.epochs {
             Some(e) => e * self.train.iterations_per_epoch(num_train),
             None => self.train.num_iters,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    #[test]
+    fn names_are_the_command_line_names() {
+        for p in Preset::value_variants() {
+            let clap_name = p.to_possible_value().expect("no hidden variants");
+            assert_eq!(p.name(), clap_name.get_name());
+        }
+    }
+
+    #[test]
+    fn size_presets_differ_from_best_only_where_a_small_net_needs_it() {
+        for (p, h) in [
+            (Preset::H16, 16),
+            (Preset::H32, 32),
+            (Preset::H64, 64),
+            (Preset::H128, 128),
+            (Preset::H256, 256),
+        ] {
+            let s = p.settings();
+            assert_eq!(s.hidden, h);
+            assert_eq!(s.train.batch_size, Preset::Best.settings().train.batch_size);
         }
     }
 }
