@@ -82,11 +82,10 @@ mod tests {
         assert_eq!(
             line,
             "784-512-10, AdamW lr 0.001 weight decay 0.01, cosine (warm-up 430 it), \
-             dropout hidden 0.3, affine ±10° ±10 % ±2 px, batch 128"
+             dropout hidden 0.3, affine ±10° ±10 % ±2 px, label smoothing 0.1, batch 128"
         );
         assert!(!line.contains("momentum"), "{line}");
         let mut x = b.extras.clone();
-        x.label_smoothing = 0.1;
         x.ema = Some(0.999);
         assert!(settings_line(b.hidden, &b.train, &x)
             .ends_with("label smoothing 0.1, weight EMA 0.999, batch 128"));
