@@ -220,6 +220,13 @@ class Measure:
             if r["m0_instructions"] is not None:
                 kv["m0"] = r["m0_instructions"]
             self.put("frontier", **{f"{r['preset']}_{k}": v for k, v in kv.items()})
+        self.put("frontier", total_train_s=sum(r["train_seconds"] for r in rows))
+        for r in rows:
+            # Code = image - model, KB; and the smallest of the marked chips the image fits.
+            fits = [k for k in (32, 64, 128, 256, 512) if r["flash_bytes"] <= k * 1024]
+            self.put("frontier", **{f"{r['preset']}_code_kb":
+                                    (r["flash_bytes"] - r["model_bytes"]) / 1000,
+                                    f"{r['preset']}_fits_kib": fits[0] if fits else 0})
 
     def m_best(self) -> None:
         """The best preset is the frontier's last row (trained once for both)."""

@@ -63,7 +63,7 @@ pub enum Command {
     /// WebAssembly) classify it, with --qemu or --port-device beside the chip's own answer.
     Serve(serve::ServeArgs),
     /// The accuracy frontier: train each size preset (h16 ... best), run its int8 model in QEMU
-    /// on an M4 and an M0, and write the table and picture of accuracy against flash (~35 min).
+    /// on an M4 and an M0, and write the table and picture of accuracy against flash (~30 min).
     Frontier(Box<frontier::FrontierArgs>),
 }
 

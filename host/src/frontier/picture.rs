@@ -33,7 +33,7 @@ fn draw(root: &Area<'_>, rows: &[Row]) -> DrawResult {
         &format!(
             "test accuracy of the firmware in QEMU ({} test images, bit-identical to the host) \
              against the firmware image's flash bytes",
-            super::table::thousands(images as u64)
+            thousands(images as u64)
         ),
     )?;
     let kib = |b: u64| b as f64 / 1024.0;
@@ -64,9 +64,7 @@ fn draw(root: &Area<'_>, rows: &[Row]) -> DrawResult {
         .y_desc("Test accuracy (%)")
         .axis_desc_style((FONT, 18))
         .label_style((FONT, 15))
-        // The chips' dashed lines mark the axis instead: a log axis's own ticks are the
-        // powers of ten, mostly off this range.
-        .x_labels(0)
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.1}"))
         .draw()?;
 
@@ -110,19 +108,16 @@ fn draw(root: &Area<'_>, rows: &[Row]) -> DrawResult {
         .label("int8 model on the chip (= host int8)")
         .legend(|(x, y)| Circle::new((x, y), 5, INT8.filled()));
     chart.draw_series(chip.iter().map(|&p| Circle::new(p, 5, INT8.filled())))?;
+    // Below and right of each point, clear of the line that rises to the next one; the
+    // bytes are in the table.
     for r in rows {
         chart.draw_series(std::iter::once(Text::new(
-            format!(
-                "H={} {:.2} % ({} B)",
-                r.hidden,
-                r.chip_test_pct,
-                thousands(r.flash_bytes)
-            ),
+            format!("H={}: {:.2} %", r.hidden, r.chip_test_pct),
             (
-                kib(r.flash_bytes) * 0.93,
-                r.chip_test_pct + 0.04 * (y.end - y.start),
+                kib(r.flash_bytes) * 1.04,
+                r.chip_test_pct - 0.02 * (y.end - y.start),
             ),
-            (FONT, 14).into_font().color(&BLACK),
+            (FONT, 15).into_font().color(&BLACK),
         )))?;
     }
     draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
