@@ -310,6 +310,9 @@ def criterion_times(out: str) -> dict[str, float]:
         else:
             body = m.group(1)
         parts = body.split()
+        if parts[0].endswith("%"):
+            # criterion's `change:` block against a saved baseline: percentages, not times.
+            continue
         times[name] = float(parts[2]) * UNITS[parts[3]]
     return times
 

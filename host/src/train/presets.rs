@@ -16,20 +16,22 @@ pub enum Preset {
     HomeworkFixed,
     /// The homework's section 8: as above with start rate 1e-2 and decay 0.95/epoch (~0.94 val).
     HomeworkDecay,
-    /// The best recipe for a 64 KiB-flash chip: hidden 16 (13 KB int8 model), `best`'s recipe
-    /// without dropout (a net this small underfits), 240 epochs.
+    /// For a 64 KB chip: hidden 16, `best`'s recipe without dropout (a net this small
+    /// underfits), 240 epochs: 95.83 % test on the chip, firmware 56 KB, ~2 min.
     H16,
-    /// Hidden 32 (26 KB int8 model): as `h16`.
+    /// For a 128 KB chip: hidden 32, as `h16`: 97.24 %, firmware 70 KB, ~2.5 min.
     H32,
-    /// Hidden 64 (51 KB int8 model): as `h16`.
+    /// For a 128 KB chip: hidden 64, as `h16`: 98.37 %, firmware 95 KB, ~3 min.
     H64,
-    /// Hidden 128 (102 KB int8 model): `best`'s recipe with hidden dropout 0.1.
+    /// For a 256 KB chip: hidden 128, `best`'s recipe with hidden dropout 0.1: 98.74 %,
+    /// firmware 147 KB, ~4 min.
     H128,
-    /// Hidden 256 (203 KB int8 model): `best`'s recipe with hidden dropout 0.2.
+    /// For a 256 KB chip: hidden 256, `best`'s recipe with hidden dropout 0.2: 99.12 %,
+    /// firmware 250 KB, ~6 min.
     H256,
-    /// Beyond the homework: hidden 512 (int8 fits a 512 KB STM32F411), AdamW, cosine
+    /// Beyond the homework, for a 512 KB chip (the STM32F411): hidden 512, AdamW, cosine
     /// schedule, hidden dropout 0.3, random affine distortions, label smoothing 0.1, 240
-    /// epochs: 99.35 % test (int8 on the chip), under 20 min on 2 cores.
+    /// epochs: 99.35 % test on the chip, firmware 455 KB, ~10 min on 2 cores.
     Best,
 }
 
