@@ -23,20 +23,11 @@ fn instructions(x: Option<f64>) -> String {
     )
 }
 
-/// One line per row while the frontier runs.
+/// One line per row while the frontier runs: its table row and the parity count.
 pub fn row_line(r: &Row) -> String {
     format!(
-        "{}: 784-{}-10, int8 on the chip {:.2} % (float {:.2} %, gap {:+.2} pp), {} B model, \
-         {} B flash, M4 {} / M0 {} instructions, identical {}/{}",
-        r.preset,
-        r.hidden,
-        r.chip_test_pct,
-        r.float_test_pct,
-        r.int8_gap_pp(),
-        thousands(r.model_bytes),
-        thousands(r.flash_bytes),
-        instructions(Some(r.m4_instructions)),
-        instructions(r.m0_instructions),
+        "{}  identical {}/{}",
+        markdown_row(r),
         r.identical_m4,
         r.images
     )
@@ -49,21 +40,26 @@ pub fn markdown(rows: &[Row]) -> String {
          |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
-        s.push_str(&format!(
-            "| `{}` | 784-{}-10 | {:.2} % | {:.2} % | {:+.2} pp | {} B | {} B | {} | {} | {:.0} s |\n",
-            r.preset,
-            r.hidden,
-            r.chip_test_pct,
-            r.float_test_pct,
-            r.int8_gap_pp(),
-            thousands(r.model_bytes),
-            thousands(r.flash_bytes),
-            instructions(Some(r.m4_instructions)),
-            instructions(r.m0_instructions),
-            r.train_seconds
-        ));
+        s.push_str(&markdown_row(r));
+        s.push('\n');
     }
     s
+}
+
+fn markdown_row(r: &Row) -> String {
+    format!(
+        "| `{}` | 784-{}-10 | {:.2} % | {:.2} % | {:+.2} pp | {} B | {} B | {} | {} | {:.0} s |",
+        r.preset,
+        r.hidden,
+        r.chip_test_pct,
+        r.float_test_pct,
+        r.int8_gap_pp(),
+        thousands(r.model_bytes),
+        thousands(r.flash_bytes),
+        instructions(Some(r.m4_instructions)),
+        instructions(r.m0_instructions),
+        r.train_seconds
+    )
 }
 
 #[cfg(test)]
